@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class JiraConnectConfig(AppConfig):
+    name = "jira_connect"
+    verbose_name = _("Jira connections")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Importing registers the system checks (they use @register).
+        from jira_connect import checks  # noqa: F401

@@ -1,0 +1,171 @@
+"""System checks: catch a bad configuration at ``manage.py check`` and deploy time.
+
+Ids are never reused; a retired id stays listed here as a comment.
+
+========================  =====================================================
+jira_connect.E001         ``JIRA_CONNECT`` is not a dict
+jira_connect.E002         a ``JIRA_CONNECT`` key has an invalid value
+jira_connect.E003         no encryption key, and ``DEBUG`` is off
+jira_connect.E004         sessions framework missing (state is kept in the session)
+jira_connect.E005         messages framework missing (outcomes are reported with it)
+jira_connect.W001         no encryption key: one derived from ``SECRET_KEY`` is used
+jira_connect.W002         unknown ``JIRA_CONNECT`` key (probably a typo)
+jira_connect.W003         ``ALLOW_HTTP`` on while ``DEBUG`` is off
+jira_connect.W004         ``CALLBACK_URL`` is plain http while ``DEBUG`` is off
+jira_connect.W005         the same encryption key is listed twice
+========================  =====================================================
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from jira_connect.conf import DEFAULTS, SETTING_NAME, app_settings, key_name
+from jira_connect.exceptions import JiraConnectConfigurationError
+
+_GENERATE_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+
+
+@register(Tags.security)
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every key of ``JIRA_CONNECT`` validates, and nothing unknown is in it."""
+    try:
+        app_settings.raw  # noqa: B018 - validates the type of the setting itself
+    except JiraConnectConfigurationError as err:
+        return [
+            Error(str(err), hint=f"Set {SETTING_NAME} = {{...}} in your settings.", id="jira_connect.E001")
+        ]
+    messages: list[CheckMessage] = []
+    invalid: set[str] = set()
+    for key in DEFAULTS:
+        try:
+            getattr(app_settings, key)
+        except JiraConnectConfigurationError as err:
+            invalid.add(key)
+            messages.append(
+                Error(
+                    str(err),
+                    hint=f"Fix {key_name(key)}, or remove it to use the default. See the settings reference.",
+                    id="jira_connect.E002",
+                )
+            )
+    for key in app_settings.unknown_keys():
+        close = difflib.get_close_matches(str(key), list(DEFAULTS), n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(DEFAULTS)}."
+        messages.append(Warning(f"{SETTING_NAME} has an unknown key {key!r}.", hint=hint, id="jira_connect.W002"))
+    if "ENCRYPTION_KEYS" not in invalid:
+        messages.extend(_check_encryption_keys())
+    if not invalid & {"ALLOW_HTTP", "CALLBACK_URL"}:
+        messages.extend(_check_transport())
+    return messages
+
+
+def _check_encryption_keys() -> list[CheckMessage]:
+    keys = app_settings.ENCRYPTION_KEYS
+    if not keys and not settings.DEBUG:
+        return [
+            Error(
+                f"{key_name('ENCRYPTION_KEYS')} is empty, so Jira secrets and tokens cannot be encrypted.",
+                hint=f"Generate a key with {_GENERATE_KEY} and put it in {key_name('ENCRYPTION_KEYS')} "
+                "(read it from the environment; keep it out of version control).",
+                id="jira_connect.E003",
+            )
+        ]
+    if not keys:
+        return [
+            Warning(
+                f"{key_name('ENCRYPTION_KEYS')} is empty: secrets are encrypted with a key derived "
+                "from SECRET_KEY, which is allowed only while DEBUG is on.",
+                hint=f"Generate a key with {_GENERATE_KEY} and set {key_name('ENCRYPTION_KEYS')}.",
+                id="jira_connect.W001",
+            )
+        ]
+    if len(set(keys)) != len(keys):
+        return [
+            Warning(
+                f"{key_name('ENCRYPTION_KEYS')} lists the same key more than once.",
+                hint="Keep each key once: the first encrypts, the others only decrypt.",
+                id="jira_connect.W005",
+            )
+        ]
+    return []
+
+
+def _check_transport() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if settings.DEBUG:
+        return messages
+    if app_settings.ALLOW_HTTP:
+        messages.append(
+            Warning(
+                f"{key_name('ALLOW_HTTP')} is on while DEBUG is off: tokens may travel unencrypted.",
+                hint="Use https:// Jira base URLs in production and turn ALLOW_HTTP off.",
+                id="jira_connect.W003",
+            )
+        )
+    if app_settings.CALLBACK_URL.startswith("http://"):
+        messages.append(
+            Warning(
+                f"{key_name('CALLBACK_URL')} is a plain http:// URL while DEBUG is off: Jira sends "
+                "authorisation codes to it unencrypted, and refuses it unless told to skip its HTTPS check.",
+                hint="Serve the site over HTTPS and use an https:// callback URL.",
+                id="jira_connect.W004",
+            )
+        )
+    return messages
+
+
+@register()
+def check_frameworks(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """The sessions and messages frameworks the connect flow relies on."""
+    messages: list[CheckMessage] = []
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    # Any session engine will do (signed cookies too), so only the middleware is required.
+    if not _has_middleware(middleware, "django.contrib.sessions.middleware.SessionMiddleware"):
+        messages.append(
+            _missing(
+                "sessions",
+                "Add 'django.contrib.sessions.middleware.SessionMiddleware' to MIDDLEWARE "
+                "(and 'django.contrib.sessions' to INSTALLED_APPS for database sessions).",
+                "E004",
+            )
+        )
+    if not apps.is_installed("django.contrib.messages") or not _has_middleware(
+        middleware, "django.contrib.messages.middleware.MessageMiddleware"
+    ):
+        messages.append(
+            _missing(
+                "messages",
+                "Add 'django.contrib.messages' to INSTALLED_APPS and "
+                "'django.contrib.messages.middleware.MessageMiddleware' to MIDDLEWARE.",
+                "E005",
+            )
+        )
+    return messages
+
+
+def _missing(framework: str, hint: str, number: str) -> Error:
+    why = {
+        "sessions": "the state of a started authorisation is kept in the user's session",
+        "messages": "the outcome of connecting and disconnecting is reported with messages",
+    }[framework]
+    return Error(f"django-jira-connect needs Django's {framework} framework: {why}.", hint=hint, id=f"jira_connect.{number}")
+
+
+def _has_middleware(middleware: list[str], wanted: str) -> bool:
+    target = import_string(wanted)
+    for path in middleware:
+        try:
+            cls = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, target):
+            return True
+    return False

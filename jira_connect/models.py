@@ -1,0 +1,192 @@
+"""Storage: one ``JiraLink`` per incoming application link, one ``JiraConnection`` per user and link.
+
+Secrets (the client secret, access and refresh tokens) live in
+``EncryptedTextField`` columns; nothing here ever puts them in ``__str__``,
+``repr`` or a validation message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jira_connect import scopes, tenancy
+from jira_connect.exceptions import LinkAccessDenied
+from jira_connect.fields import EncryptedTextField
+from jira_connect.validators import normalize_base_url, validate_base_url
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class JiraLink(models.Model):
+    """An incoming application link on one Jira Data Center server, for one tenant."""
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("Shown to users, e.g. “Acme Jira”."))
+    slug = models.SlugField(
+        _("slug"), max_length=100, unique=True, help_text=_("Identifies the link in URLs.")
+    )
+    tenant = models.CharField(
+        _("tenant"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_("The tenant whose users may use this link. Blank: every tenant."),
+    )
+    base_url = models.CharField(
+        _("Jira base URL"),
+        max_length=500,
+        validators=[validate_base_url],
+        help_text=_("Jira's address including any context path, e.g. https://jira.example.com/jira."),
+    )
+    client_id = models.CharField(_("client ID"), max_length=255, help_text=_("From the incoming link in Jira."))
+    client_secret = EncryptedTextField(
+        _("client secret"), blank=False, help_text=_("From the incoming link in Jira. Stored encrypted.")
+    )
+    scope = models.CharField(
+        _("scope"),
+        max_length=200,
+        default=scopes.DEFAULT_SCOPE,
+        validators=[scopes.validate_scope],
+        help_text=_("The permission chosen on the incoming link in Jira, e.g. WRITE."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive links cannot be connected or used.")
+    )
+    verify_tls = models.BooleanField(
+        _("verify TLS certificates"),
+        default=True,
+        help_text=_("Turn off only for testing: without it, anyone on the network path can read the tokens."),
+    )
+    ca_bundle = models.TextField(
+        _("CA certificates"),
+        blank=True,
+        help_text=_("PEM certificates of a private certificate authority that signed Jira's certificate."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Jira link")
+        verbose_name_plural = _("Jira links")
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.base_url:
+            self.base_url = normalize_base_url(self.base_url)
+        if self.scope:
+            # An invalid scope is reported by the field's validator.
+            with contextlib.suppress(ValidationError):
+                self.scope = scopes.normalize(self.scope)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Normalise on every save, not only through forms: the Python API and
+        # commands must store the same canonical values the admin stores.
+        self.base_url = normalize_base_url(self.base_url)
+        self.scope = scopes.normalize(self.scope)
+        super().save(*args, **kwargs)
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.base_url}/rest/oauth2/latest/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/rest/oauth2/latest/token"
+
+
+class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
+    def active(self) -> JiraConnectionQuerySet:
+        return self.filter(status=JiraConnection.Status.ACTIVE, link__is_active=True)
+
+    def for_user(self, user: AbstractBaseUser | AnonymousUser, link: JiraLink | str) -> JiraConnection:
+        """The user's connection on ``link`` (an instance or a slug).
+
+        Applies what the Python API can check without a request: the link's
+        active flag and ``LINK_ACCESS_POLICY``. Raises ``LinkAccessDenied``
+        when either refuses, and ``JiraConnection.DoesNotExist`` when the user
+        has not connected.
+        """
+        if isinstance(link, str):
+            link = JiraLink.objects.get(slug=link)
+        if not tenancy.user_may_use(user, link):
+            raise LinkAccessDenied(f"This user may not use the Jira link {link.slug!r}.")
+        return self.select_related("link").get(link=link, user_id=user.pk)
+
+
+JiraConnectionManager = models.Manager.from_queryset(JiraConnectionQuerySet)
+
+
+class JiraConnection(models.Model):
+    """One user's authorisation on one link: their tokens and who they are in Jira."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Connected")
+        REAUTH_REQUIRED = "reauth_required", _("Must reconnect")
+        REVOKED = "revoked", _("Revoked")
+
+    link = models.ForeignKey(
+        JiraLink, on_delete=models.CASCADE, related_name="connections", verbose_name=_("Jira link")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="jira_connections",
+        verbose_name=_("user"),
+    )
+    access_token = EncryptedTextField(_("access token"), blank=True, editable=False)
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True, editable=False)
+    expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
+    scope = models.CharField(_("granted scope"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    jira_key = models.CharField(
+        _("Jira user key"), max_length=255, blank=True, help_text=_("Jira's stable user id, e.g. JIRAUSER10000.")
+    )
+    jira_name = models.CharField(_("Jira username"), max_length=255, blank=True)
+    jira_display_name = models.CharField(_("Jira display name"), max_length=255, blank=True)
+    jira_email = models.EmailField(_("Jira email"), max_length=254, blank=True)
+    last_refreshed_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("connected"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = JiraConnectionManager()
+
+    class Meta:
+        verbose_name = _("Jira connection")
+        verbose_name_plural = _("Jira connections")
+        constraints = [
+            models.UniqueConstraint(fields=["link", "user"], name="jira_connect_one_connection_per_user_and_link"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="jira_connect_due_for_refresh"),
+        ]
+
+    def __str__(self) -> str:
+        identity = self.jira_display_name or self.jira_name or f"user #{self.user_id}"
+        return f"{identity} on {self.link}"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.ACTIVE and bool(self.access_token)
+
+    def is_expired(self, leeway: int = 0, now: datetime | None = None) -> bool:
+        """Whether the access token is expired, or will be within ``leeway`` seconds."""
+        if self.expires_at is None:
+            return False
+        now = now or timezone.now()
+        return self.expires_at <= now + timedelta(seconds=leeway)

@@ -1,0 +1,49 @@
+"""Which links a request and a user may use.
+
+Two rules, both applied server-side by every view (and the access policy by
+the Python API, which has no request): the request's tenant, from
+``JIRA_CONNECT["TENANT_RESOLVER"]``, must match the link's ``tenant`` (a blank
+tenant is shared by all), and ``JIRA_CONNECT["LINK_ACCESS_POLICY"]`` must
+allow the user on the link.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jira_connect.conf import app_settings
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from jira_connect.models import JiraLink
+
+
+def no_tenant(request: HttpRequest) -> str | None:
+    """Default resolver: a single-tenant site, where only blank-tenant links apply."""
+    return None
+
+
+def allow_active_users(user: Any, link: JiraLink) -> bool:
+    """Default access policy: any authenticated, active user."""
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
+def resolve_tenant(request: HttpRequest) -> str:
+    """The request's tenant key, ``""`` when there is none."""
+    tenant = app_settings.TENANT_RESOLVER(request)
+    return tenant or ""
+
+
+def tenant_may_use(tenant: str, link: JiraLink) -> bool:
+    return link.tenant == "" or link.tenant == tenant
+
+
+def user_may_use(user: Any, link: JiraLink) -> bool:
+    """The access policy and the link's active flag: what the Python API enforces."""
+    return link.is_active and bool(app_settings.LINK_ACCESS_POLICY(user, link))
+
+
+def request_may_use(request: HttpRequest, link: JiraLink) -> bool:
+    """Everything a view enforces: tenant, access policy, active flag."""
+    return tenant_may_use(resolve_tenant(request), link) and user_may_use(request.user, link)

@@ -1,0 +1,86 @@
+"""Validation and normalisation of a link's Jira base URL.
+
+The base URL is typed by staff, so it is where paste mistakes and SSRF both
+come in: the scheme, host, allow-list and shape are checked here, once, for
+the admin, the command line and the Python API alike.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.http import is_same_domain
+from django.utils.translation import gettext as _
+
+from jira_connect.conf import app_settings, key_name
+
+# Paths that belong to a Jira page or API, not to its base URL: staff often
+# paste the address of the page they were looking at.
+_JIRA_PAGE_PATH = re.compile(
+    r"/(secure|browse|rest|plugins|projects|issues|login\.jsp|servicedesk|jira/software)(/|$)",
+    re.IGNORECASE,
+)
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$|^\[[0-9a-f:.]+\]$")
+
+
+def normalize_base_url(value: str) -> str:
+    """Lower-case scheme and host, drop trailing slashes, keep the context path."""
+    parts = urlsplit(value.strip())
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+def validate_base_url(value: str) -> None:
+    """Refuse anything that is not the base URL of a Jira we may talk to."""
+    raw = value.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as err:
+        raise ValidationError(_("Enter a valid URL, e.g. https://jira.example.com."), code="invalid") from err
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError(
+            _("Enter the full address of your Jira, starting with https://, e.g. https://jira.example.com/jira."),
+            code="invalid",
+        )
+    if scheme == "http" and not app_settings.ALLOW_HTTP:
+        raise ValidationError(
+            _(
+                "Jira's OAuth 2.0 provider needs HTTPS. Use an https:// address, or allow plain "
+                "http for local development with %(setting)s = True."
+            )
+            % {"setting": key_name("ALLOW_HTTP")},
+            code="insecure",
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(_("Remove the user name and password from the address."), code="credentials")
+    if parts.query or parts.fragment or raw.endswith(("?", "#")):
+        raise ValidationError(
+            _("Enter only Jira's base URL, without “?” or “#” parts."), code="query"
+        )
+    if port == 0:
+        raise ValidationError(_("Enter a valid port."), code="invalid")
+    host = parts.hostname.lower()
+    if not _HOST.match(host) and not _HOST.match(f"[{host}]"):
+        raise ValidationError(_("“%(host)s” is not a valid host name.") % {"host": host}, code="invalid")
+    match = _JIRA_PAGE_PATH.search(parts.path)
+    if match:
+        base = normalize_base_url(urlunsplit((scheme, parts.netloc, parts.path[: match.start()], "", "")))
+        raise ValidationError(
+            _(
+                "This looks like the address of a page in Jira, not Jira's base URL. "
+                "Did you mean %(base)s?"
+            )
+            % {"base": base},
+            code="page_url",
+        )
+    allowed = app_settings.JIRA_HOSTS
+    if allowed and not any(is_same_domain(host, pattern) for pattern in allowed):
+        raise ValidationError(
+            _("%(host)s is not one of the Jira hosts this site may connect to (%(setting)s).")
+            % {"host": host, "setting": key_name("JIRA_HOSTS")},
+            code="host_not_allowed",
+        )

@@ -1,0 +1,72 @@
+"""Factories for the suite, as callables with keyword overrides."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from jira_connect.models import JiraConnection, JiraLink
+
+_sequence = itertools.count(1)
+
+CLIENT_SECRET = "client-secret-7f3a9c2e5b"  # noqa: S105
+ACCESS_TOKEN = "access-token-1b2c3d4e5f"  # noqa: S105
+REFRESH_TOKEN = "refresh-token-9a8b7c6d5e"  # noqa: S105
+
+
+@pytest.fixture
+def user_factory(db: None) -> Callable[..., Any]:
+    def make(**overrides: Any) -> Any:
+        number = next(_sequence)
+        values = {"username": f"user{number}", "email": f"user{number}@example.com", "password": "pw"}
+        values.update(overrides)
+        return get_user_model().objects.create_user(**values)
+
+    return make
+
+
+@pytest.fixture
+def link_factory(db: None) -> Callable[..., JiraLink]:
+    def make(**overrides: Any) -> JiraLink:
+        number = next(_sequence)
+        values: dict[str, Any] = {
+            "name": f"Jira {number}",
+            "slug": f"jira-{number}",
+            "base_url": f"https://jira{number}.example.com/jira",
+            "client_id": f"client-{number}",
+            "client_secret": CLIENT_SECRET,
+            "scope": "WRITE",
+        }
+        values.update(overrides)
+        return JiraLink.objects.create(**values)
+
+    return make
+
+
+@pytest.fixture
+def connection_factory(db: None, user_factory: Callable[..., Any], link_factory: Callable[..., JiraLink]) -> Callable[..., JiraConnection]:
+    def make(**overrides: Any) -> JiraConnection:
+        values: dict[str, Any] = {
+            "access_token": ACCESS_TOKEN,
+            "refresh_token": REFRESH_TOKEN,
+            "expires_at": timezone.now() + timedelta(hours=1),
+            "scope": "WRITE",
+            "jira_key": "JIRAUSER10000",
+            "jira_name": "alice",
+            "jira_display_name": "Alice Example",
+            "jira_email": "alice@example.com",
+        }
+        values.update(overrides)
+        if "user" not in values:
+            values["user"] = user_factory()
+        if "link" not in values:
+            values["link"] = link_factory()
+        return JiraConnection.objects.create(**values)
+
+    return make
