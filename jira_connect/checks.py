@@ -30,17 +30,25 @@ from django.utils.module_loading import import_string
 from jira_connect.conf import DEFAULTS, SETTING_NAME, app_settings, key_name
 from jira_connect.exceptions import JiraConnectConfigurationError
 
-_GENERATE_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+_GENERATE_KEY = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
 
 
 @register(Tags.security)
-def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """Every key of ``JIRA_CONNECT`` validates, and nothing unknown is in it."""
     try:
         app_settings.raw  # noqa: B018 - validates the type of the setting itself
     except JiraConnectConfigurationError as err:
         return [
-            Error(str(err), hint=f"Set {SETTING_NAME} = {{...}} in your settings.", id="jira_connect.E001")
+            Error(
+                str(err),
+                hint=f"Set {SETTING_NAME} = {{...}} in your settings.",
+                id="jira_connect.E001",
+            )
         ]
     messages: list[CheckMessage] = []
     invalid: set[str] = set()
@@ -59,7 +67,11 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     for key in app_settings.unknown_keys():
         close = difflib.get_close_matches(str(key), list(DEFAULTS), n=1)
         hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(DEFAULTS)}."
-        messages.append(Warning(f"{SETTING_NAME} has an unknown key {key!r}.", hint=hint, id="jira_connect.W002"))
+        messages.append(
+            Warning(
+                f"{SETTING_NAME} has an unknown key {key!r}.", hint=hint, id="jira_connect.W002"
+            )
+        )
     if "ENCRYPTION_KEYS" not in invalid:
         messages.extend(_check_encryption_keys())
     if not invalid & {"ALLOW_HTTP", "CALLBACK_URL"}:
@@ -123,7 +135,9 @@ def _check_transport() -> list[CheckMessage]:
 
 
 @register()
-def check_frameworks(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_frameworks(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """The sessions and messages frameworks the connect flow relies on."""
     messages: list[CheckMessage] = []
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
@@ -156,7 +170,11 @@ def _missing(framework: str, hint: str, number: str) -> Error:
         "sessions": "the state of a started authorisation is kept in the user's session",
         "messages": "the outcome of connecting and disconnecting is reported with messages",
     }[framework]
-    return Error(f"django-jira-connect needs Django's {framework} framework: {why}.", hint=hint, id=f"jira_connect.{number}")
+    return Error(
+        f"django-jira-connect needs Django's {framework} framework: {why}.",
+        hint=hint,
+        id=f"jira_connect.{number}",
+    )
 
 
 def _has_middleware(middleware: list[str], wanted: str) -> bool:

@@ -119,7 +119,9 @@ class JiraConnectSettings:
         if not isinstance(value, str):
             raise self._fail(key, "must be a string (an absolute URL) or empty.")
         if value and not value.startswith(("https://", "http://")):
-            raise self._fail(key, "must be an absolute http(s) URL, e.g. https://app.example.com/jira/callback/.")
+            raise self._fail(
+                key, "must be an absolute http(s) URL, e.g. https://app.example.com/jira/callback/."
+            )
         return value
 
     @property
@@ -129,10 +131,14 @@ class JiraConnectSettings:
         value = self._get(key)
         if isinstance(value, (list, tuple)):
             if len(value) != 2 or not all(_is_positive_number(part) for part in value):
-                raise self._fail(key, "must be a positive number of seconds or a (connect, read) pair of them.")
+                raise self._fail(
+                    key, "must be a positive number of seconds or a (connect, read) pair of them."
+                )
             return (float(value[0]), float(value[1]))
         if not _is_positive_number(value):
-            raise self._fail(key, "must be a positive number of seconds or a (connect, read) pair of them.")
+            raise self._fail(
+                key, "must be a positive number of seconds or a (connect, read) pair of them."
+            )
         return float(value)
 
     @property

@@ -79,9 +79,7 @@ class ReauthorizationRequired(JiraConnectError):
     app), and ``connection`` the connection concerned, when there is one.
     """
 
-    def __init__(
-        self, message: str, *, reconnect_url: str = "", connection: Any = None
-    ) -> None:
+    def __init__(self, message: str, *, reconnect_url: str = "", connection: Any = None) -> None:
         self.reconnect_url = reconnect_url
         self.connection = connection
         super().__init__(message)

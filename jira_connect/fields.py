@@ -49,4 +49,3 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if lookup_name != "isnull":
             return None
         return super().get_lookup(lookup_name)
-

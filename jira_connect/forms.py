@@ -46,10 +46,14 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
         self.initial.pop("client_secret", None)
         field = self.fields["client_secret"]
         if self.instance.pk and self._stored_secret:
-            field.help_text = _("A secret is stored. Leave blank to keep it; type a new one to replace it.")
+            field.help_text = _(
+                "A secret is stored. Leave blank to keep it; type a new one to replace it."
+            )
         else:
             field.required = True
-            field.help_text = _("From the incoming link in Jira. Stored encrypted, never shown again.")
+            field.help_text = _(
+                "From the incoming link in Jira. Stored encrypted, never shown again."
+            )
 
     def clean_client_secret(self) -> str:
         value: str = self.cleaned_data.get("client_secret") or ""

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 class JiraLink(models.Model):
     """An incoming application link on one Jira Data Center server, for one tenant."""
 
-    name = models.CharField(_("name"), max_length=100, help_text=_("Shown to users, e.g. “Acme Jira”."))
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("Shown to users, e.g. “Acme Jira”.")
+    )
     slug = models.SlugField(
         _("slug"), max_length=100, unique=True, help_text=_("Identifies the link in URLs.")
     )
@@ -44,11 +46,17 @@ class JiraLink(models.Model):
         _("Jira base URL"),
         max_length=500,
         validators=[validate_base_url],
-        help_text=_("Jira's address including any context path, e.g. https://jira.example.com/jira."),
+        help_text=_(
+            "Jira's address including any context path, e.g. https://jira.example.com/jira."
+        ),
     )
-    client_id = models.CharField(_("client ID"), max_length=255, help_text=_("From the incoming link in Jira."))
+    client_id = models.CharField(
+        _("client ID"), max_length=255, help_text=_("From the incoming link in Jira.")
+    )
     client_secret = EncryptedTextField(
-        _("client secret"), blank=False, help_text=_("From the incoming link in Jira. Stored encrypted.")
+        _("client secret"),
+        blank=False,
+        help_text=_("From the incoming link in Jira. Stored encrypted."),
     )
     scope = models.CharField(
         _("scope"),
@@ -63,12 +71,16 @@ class JiraLink(models.Model):
     verify_tls = models.BooleanField(
         _("verify TLS certificates"),
         default=True,
-        help_text=_("Turn off only for testing: without it, anyone on the network path can read the tokens."),
+        help_text=_(
+            "Turn off only for testing: without it, anyone on the network path can read the tokens."
+        ),
     )
     ca_bundle = models.TextField(
         _("CA certificates"),
         blank=True,
-        help_text=_("PEM certificates of a private certificate authority that signed Jira's certificate."),
+        help_text=_(
+            "PEM certificates of a private certificate authority that signed Jira's certificate."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -81,6 +93,13 @@ class JiraLink(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Normalise on every save, not only through forms: the Python API and
+        # commands must store the same canonical values the admin stores.
+        self.base_url = normalize_base_url(self.base_url)
+        self.scope = scopes.normalize(self.scope)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         if self.base_url:
@@ -89,13 +108,6 @@ class JiraLink(models.Model):
             # An invalid scope is reported by the field's validator.
             with contextlib.suppress(ValidationError):
                 self.scope = scopes.normalize(self.scope)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Normalise on every save, not only through forms: the Python API and
-        # commands must store the same canonical values the admin stores.
-        self.base_url = normalize_base_url(self.base_url)
-        self.scope = scopes.normalize(self.scope)
-        super().save(*args, **kwargs)
 
     @property
     def authorize_url(self) -> str:
@@ -106,11 +118,21 @@ class JiraLink(models.Model):
         return f"{self.base_url}/rest/oauth2/latest/token"
 
 
+class ConnectionStatus(models.TextChoices):
+    """Where a connection stands; ``JiraConnection.Status`` is the usual spelling."""
+
+    ACTIVE = "active", _("Connected")
+    REAUTH_REQUIRED = "reauth_required", _("Must reconnect")
+    REVOKED = "revoked", _("Revoked")
+
+
 class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
     def active(self) -> JiraConnectionQuerySet:
-        return self.filter(status=JiraConnection.Status.ACTIVE, link__is_active=True)
+        return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)  # type: ignore[no-any-return]
 
-    def for_user(self, user: AbstractBaseUser | AnonymousUser, link: JiraLink | str) -> JiraConnection:
+    def for_user(
+        self, user: AbstractBaseUser | AnonymousUser, link: JiraLink | str
+    ) -> JiraConnection:
         """The user's connection on ``link`` (an instance or a slug).
 
         Applies what the Python API can check without a request: the link's
@@ -118,11 +140,11 @@ class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
         when either refuses, and ``JiraConnection.DoesNotExist`` when the user
         has not connected.
         """
-        if isinstance(link, str):
-            link = JiraLink.objects.get(slug=link)
-        if not tenancy.user_may_use(user, link):
-            raise LinkAccessDenied(f"This user may not use the Jira link {link.slug!r}.")
-        return self.select_related("link").get(link=link, user_id=user.pk)
+        link_obj = JiraLink.objects.get(slug=link) if isinstance(link, str) else link
+        if not tenancy.user_may_use(user, link_obj):
+            raise LinkAccessDenied(f"This user may not use the Jira link {link_obj.slug!r}.")
+        connection: JiraConnection = self.select_related("link").get(link=link_obj, user_id=user.pk)
+        return connection
 
 
 JiraConnectionManager = models.Manager.from_queryset(JiraConnectionQuerySet)
@@ -131,10 +153,7 @@ JiraConnectionManager = models.Manager.from_queryset(JiraConnectionQuerySet)
 class JiraConnection(models.Model):
     """One user's authorisation on one link: their tokens and who they are in Jira."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("Connected")
-        REAUTH_REQUIRED = "reauth_required", _("Must reconnect")
-        REVOKED = "revoked", _("Revoked")
+    Status = ConnectionStatus
 
     link = models.ForeignKey(
         JiraLink, on_delete=models.CASCADE, related_name="connections", verbose_name=_("Jira link")
@@ -150,10 +169,17 @@ class JiraConnection(models.Model):
     expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
     scope = models.CharField(_("granted scope"), max_length=200, blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
+        _("status"),
+        max_length=20,
+        choices=ConnectionStatus.choices,
+        default=ConnectionStatus.ACTIVE,
+        db_index=True,
     )
     jira_key = models.CharField(
-        _("Jira user key"), max_length=255, blank=True, help_text=_("Jira's stable user id, e.g. JIRAUSER10000.")
+        _("Jira user key"),
+        max_length=255,
+        blank=True,
+        help_text=_("Jira's stable user id, e.g. JIRAUSER10000."),
     )
     jira_name = models.CharField(_("Jira username"), max_length=255, blank=True)
     jira_display_name = models.CharField(_("Jira display name"), max_length=255, blank=True)
@@ -170,7 +196,9 @@ class JiraConnection(models.Model):
         verbose_name = _("Jira connection")
         verbose_name_plural = _("Jira connections")
         constraints = [
-            models.UniqueConstraint(fields=["link", "user"], name="jira_connect_one_connection_per_user_and_link"),
+            models.UniqueConstraint(
+                fields=["link", "user"], name="jira_connect_one_connection_per_user_and_link"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="jira_connect_due_for_refresh"),
@@ -182,7 +210,8 @@ class JiraConnection(models.Model):
 
     @property
     def is_connected(self) -> bool:
-        return self.status == self.Status.ACTIVE and bool(self.access_token)
+        # django-stubs types choice members as (value, label) tuples here.
+        return self.status == ConnectionStatus.ACTIVE and bool(self.access_token)  # type: ignore[comparison-overlap]
 
     def is_expired(self, leeway: int = 0, now: datetime | None = None) -> bool:
         """Whether the access token is expired, or will be within ``leeway`` seconds."""

@@ -79,7 +79,9 @@ def rotate_encryption_keys(
                         model._default_manager.bulk_update(instances, [name])
                         result.rotated += len(instances)
             if progress:
-                progress(f"{model._meta.verbose_name_plural}: {result.checked} checked, {result.rotated} re-encrypted")
+                progress(
+                    f"{model._meta.verbose_name_plural}: {result.checked} checked, {result.rotated} re-encrypted"
+                )
     return result
 
 

@@ -14,13 +14,14 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Scope:
     name: str
-    meaning: str
+    meaning: str | Promise
     #: The scopes this one includes directly.
     includes: tuple[str, ...] = ()
     #: Jira version that introduced it, for the admin's help text.
@@ -31,17 +32,29 @@ SCOPES: dict[str, Scope] = {
     scope.name: scope
     for scope in (
         Scope("READ", _("View projects and issues, their related items, and your own profile.")),
-        Scope("WRITE", _("Create, update and delete projects and issues; change your profile."), ("READ",)),
-        Scope("ADMIN", _("Most administration functions, but not backups, imports or infrastructure."), ("WRITE",)),
+        Scope(
+            "WRITE",
+            _("Create, update and delete projects and issues; change your profile."),
+            ("READ",),
+        ),
+        Scope(
+            "ADMIN",
+            _("Most administration functions, but not backups, imports or infrastructure."),
+            ("WRITE",),
+        ),
         Scope("SYSTEM_ADMIN", _("All administration functions."), ("ADMIN",)),
         Scope(
             "READ_ALL",
-            _("Read all content, users, groups and permissions, ignoring permissions (service use)."),
+            _(
+                "Read all content, users, groups and permissions, ignoring permissions (service use)."
+            ),
             since="10.3",
         ),
         Scope(
             "MANAGE_SUBSCRIPTIONS",
-            _("Manage subscriptions for incremental-sync services, plus everything READ_ALL allows."),
+            _(
+                "Manage subscriptions for incremental-sync services, plus everything READ_ALL allows."
+            ),
             ("READ_ALL",),
             since="10.3",
         ),
@@ -81,6 +94,7 @@ def parse(value: str) -> list[str]:
             names.append(name)
             continue
         if ":" in token or token.lower() in {"offline_access", "openid", "email", "profile"}:
+            message: str | Promise
             if token.lower() == "offline_access":
                 message = _(
                     "“offline_access” is not needed on Jira Data Center: it always returns a "
@@ -103,7 +117,9 @@ def parse(value: str) -> list[str]:
 def normalize(value: str) -> str:
     """The smallest equivalent scope string, in canonical order: ``READ write`` -> ``WRITE``."""
     names = set(parse(value))
-    kept = {name for name in names if not any(name in implied_by(other) - {other} for other in names)}
+    kept = {
+        name for name in names if not any(name in implied_by(other) - {other} for other in names)
+    }
     return " ".join(name for name in SCOPES if name in kept)
 
 
@@ -127,7 +143,8 @@ def describe(value: str) -> str:
         included = sorted(implied_by(name) - {name}, key=list(SCOPES).index)
         if included:
             parts.append(
-                _("%(name)s (includes %(included)s)") % {"name": name, "included": ", ".join(included)}
+                _("%(name)s (includes %(included)s)")
+                % {"name": name, "included": ", ".join(included)}
             )
         else:
             parts.append(name)

@@ -22,7 +22,9 @@ _JIRA_PAGE_PATH = re.compile(
     r"/(secure|browse|rest|plugins|projects|issues|login\.jsp|servicedesk|jira/software)(/|$)",
     re.IGNORECASE,
 )
-_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$|^\[[0-9a-f:.]+\]$")
+_HOST = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$|^\[[0-9a-f:.]+\]$"
+)
 
 
 def normalize_base_url(value: str) -> str:
@@ -39,11 +41,15 @@ def validate_base_url(value: str) -> None:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as err:
-        raise ValidationError(_("Enter a valid URL, e.g. https://jira.example.com."), code="invalid") from err
+        raise ValidationError(
+            _("Enter a valid URL, e.g. https://jira.example.com."), code="invalid"
+        ) from err
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"} or not parts.hostname:
         raise ValidationError(
-            _("Enter the full address of your Jira, starting with https://, e.g. https://jira.example.com/jira."),
+            _(
+                "Enter the full address of your Jira, starting with https://, e.g. https://jira.example.com/jira."
+            ),
             code="invalid",
         )
     if scheme == "http" and not app_settings.ALLOW_HTTP:
@@ -56,7 +62,9 @@ def validate_base_url(value: str) -> None:
             code="insecure",
         )
     if parts.username is not None or parts.password is not None:
-        raise ValidationError(_("Remove the user name and password from the address."), code="credentials")
+        raise ValidationError(
+            _("Remove the user name and password from the address."), code="credentials"
+        )
     if parts.query or parts.fragment or raw.endswith(("?", "#")):
         raise ValidationError(
             _("Enter only Jira's base URL, without “?” or “#” parts."), code="query"
@@ -65,10 +73,14 @@ def validate_base_url(value: str) -> None:
         raise ValidationError(_("Enter a valid port."), code="invalid")
     host = parts.hostname.lower()
     if not _HOST.match(host) and not _HOST.match(f"[{host}]"):
-        raise ValidationError(_("“%(host)s” is not a valid host name.") % {"host": host}, code="invalid")
+        raise ValidationError(
+            _("“%(host)s” is not a valid host name.") % {"host": host}, code="invalid"
+        )
     match = _JIRA_PAGE_PATH.search(parts.path)
     if match:
-        base = normalize_base_url(urlunsplit((scheme, parts.netloc, parts.path[: match.start()], "", "")))
+        base = normalize_base_url(
+            urlunsplit((scheme, parts.netloc, parts.path[: match.start()], "", ""))
+        )
         raise ValidationError(
             _(
                 "This looks like the address of a page in Jira, not Jira's base URL. "

@@ -15,16 +15,20 @@ from jira_connect.models import JiraConnection, JiraLink
 
 _sequence = itertools.count(1)
 
-CLIENT_SECRET = "client-secret-7f3a9c2e5b"  # noqa: S105
-ACCESS_TOKEN = "access-token-1b2c3d4e5f"  # noqa: S105
-REFRESH_TOKEN = "refresh-token-9a8b7c6d5e"  # noqa: S105
+CLIENT_SECRET = "client-secret-7f3a9c2e5b"
+ACCESS_TOKEN = "access-token-1b2c3d4e5f"
+REFRESH_TOKEN = "refresh-token-9a8b7c6d5e"
 
 
 @pytest.fixture
 def user_factory(db: None) -> Callable[..., Any]:
     def make(**overrides: Any) -> Any:
         number = next(_sequence)
-        values = {"username": f"user{number}", "email": f"user{number}@example.com", "password": "pw"}
+        values = {
+            "username": f"user{number}",
+            "email": f"user{number}@example.com",
+            "password": "pw",
+        }
         values.update(overrides)
         return get_user_model().objects.create_user(**values)
 
@@ -50,7 +54,9 @@ def link_factory(db: None) -> Callable[..., JiraLink]:
 
 
 @pytest.fixture
-def connection_factory(db: None, user_factory: Callable[..., Any], link_factory: Callable[..., JiraLink]) -> Callable[..., JiraConnection]:
+def connection_factory(
+    db: None, user_factory: Callable[..., Any], link_factory: Callable[..., JiraLink]
+) -> Callable[..., JiraConnection]:
     def make(**overrides: Any) -> JiraConnection:
         values: dict[str, Any] = {
             "access_token": ACCESS_TOKEN,

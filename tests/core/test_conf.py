@@ -26,7 +26,7 @@ def test_defaults() -> None:
 
 def test_missing_setting_means_defaults(settings) -> None:
     del settings.JIRA_CONNECT
-    assert app_settings.STATE_TTL == DEFAULTS["STATE_TTL"]
+    assert DEFAULTS["STATE_TTL"] == app_settings.STATE_TTL
 
 
 def test_read_live() -> None:
@@ -42,7 +42,7 @@ def test_read_live() -> None:
 )
 def test_timeout_forms(value, expected) -> None:
     with override_settings(JIRA_CONNECT={"HTTP_TIMEOUT": value}):
-        assert app_settings.HTTP_TIMEOUT == expected
+        assert expected == app_settings.HTTP_TIMEOUT
 
 
 @pytest.mark.parametrize(
@@ -75,20 +75,26 @@ def test_timeout_forms(value, expected) -> None:
     ],
 )
 def test_invalid_values_name_the_key(key, value) -> None:
-    with override_settings(JIRA_CONNECT={key: value}), pytest.raises(JiraConnectConfigurationError) as info:
+    with (
+        override_settings(JIRA_CONNECT={key: value}),
+        pytest.raises(JiraConnectConfigurationError) as info,
+    ):
         getattr(app_settings, key)
     assert f'JIRA_CONNECT["{key}"]' in str(info.value)
     assert isinstance(info.value, ImproperlyConfigured)
 
 
 def test_setting_must_be_a_dict() -> None:
-    with override_settings(JIRA_CONNECT=["ALLOW_HTTP"]), pytest.raises(JiraConnectConfigurationError, match="dict"):
+    with (
+        override_settings(JIRA_CONNECT=["ALLOW_HTTP"]),
+        pytest.raises(JiraConnectConfigurationError, match="dict"),
+    ):
         app_settings.ALLOW_HTTP  # noqa: B018
 
 
 def test_encryption_keys_accept_str_and_bytes() -> None:
     with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY, KEY.encode()]}):
-        assert app_settings.ENCRYPTION_KEYS == [KEY.encode(), KEY.encode()]
+        assert [KEY.encode(), KEY.encode()] == app_settings.ENCRYPTION_KEYS
 
 
 def test_dotted_paths_and_callables() -> None:

@@ -26,6 +26,12 @@ def raw_row(model, pk):
         return dict(zip(columns, cursor.fetchone(), strict=True))
 
 
+def write_raw(model, pk, column, value):
+    table = model._meta.db_table
+    with db.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, pk])  # noqa: S608
+
+
 def test_raw_columns_hold_no_plaintext(connection_factory) -> None:
     connection = connection_factory()
     link_row = raw_row(JiraLink, connection.link.pk)
@@ -46,7 +52,10 @@ def test_values_round_trip(connection_factory) -> None:
 
 def test_same_value_encrypts_differently(link_factory) -> None:
     first, second = link_factory(), link_factory()
-    assert raw_row(JiraLink, first.pk)["client_secret"] != raw_row(JiraLink, second.pk)["client_secret"]
+    assert (
+        raw_row(JiraLink, first.pk)["client_secret"]
+        != raw_row(JiraLink, second.pk)["client_secret"]
+    )
 
 
 def test_empty_is_stored_as_null_and_read_as_empty(connection_factory) -> None:
@@ -67,9 +76,11 @@ def test_lookups_on_secrets_are_refused(connection_factory) -> None:
 
 def test_wrong_key_gives_a_clear_error(connection_factory) -> None:
     connection = connection_factory()
-    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}):
-        with pytest.raises(SecretDecryptionError) as info:
-            JiraConnection.objects.get(pk=connection.pk)
+    with (
+        override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}),
+        pytest.raises(SecretDecryptionError) as info,
+    ):
+        JiraConnection.objects.get(pk=connection.pk)
     message = str(info.value)
     assert 'JIRA_CONNECT["ENCRYPTION_KEYS"]' in message
     assert "gAAAAA" not in message
@@ -84,7 +95,10 @@ def test_old_keys_still_decrypt(connection_factory, settings) -> None:
 
 
 def test_no_key_without_debug_is_refused(link_factory) -> None:
-    with override_settings(JIRA_CONNECT={}, DEBUG=False), pytest.raises(JiraConnectConfigurationError) as info:
+    with (
+        override_settings(JIRA_CONNECT={}, DEBUG=False),
+        pytest.raises(JiraConnectConfigurationError) as info,
+    ):
         link_factory()
     assert 'JIRA_CONNECT["ENCRYPTION_KEYS"]' in str(info.value)
 
@@ -94,10 +108,15 @@ def test_no_key_under_debug_derives_from_secret_key(link_factory, settings) -> N
         link = link_factory()
         assert JiraLink.objects.get(pk=link.pk).client_secret == CLIENT_SECRET
     stored = raw_row(JiraLink, link.pk)["client_secret"]
-    assert Fernet(crypto.derived_key(settings.SECRET_KEY)).decrypt(stored.encode()).decode() == CLIENT_SECRET
-    with override_settings(JIRA_CONNECT={}, DEBUG=True, SECRET_KEY="another"):
-        with pytest.raises(SecretDecryptionError):
-            JiraLink.objects.get(pk=link.pk)
+    assert (
+        Fernet(crypto.derived_key(settings.SECRET_KEY)).decrypt(stored.encode()).decode()
+        == CLIENT_SECRET
+    )
+    with (
+        override_settings(JIRA_CONNECT={}, DEBUG=True, SECRET_KEY="another"),
+        pytest.raises(SecretDecryptionError),
+    ):
+        JiraLink.objects.get(pk=link.pk)
 
 
 def test_key_is_independent_of_secret_key(link_factory) -> None:
@@ -110,11 +129,7 @@ def test_tampered_ciphertext_is_an_error_not_garbage(link_factory) -> None:
     link = link_factory()
     stored = raw_row(JiraLink, link.pk)["client_secret"]
     tampered = stored[:-6] + ("A" if stored[-6] != "A" else "B") + stored[-5:]
-    with db.cursor() as cursor:
-        cursor.execute(f"UPDATE {JiraLink._meta.db_table} SET client_secret = %s WHERE id = %s", [tampered, link.pk])  # noqa: S608
-    with pytest.raises(SecretDecryptionError):
-        JiraLink.objects.get(pk=link.pk)
-    with db.cursor() as cursor:
-        cursor.execute(f"UPDATE {JiraLink._meta.db_table} SET client_secret = %s WHERE id = %s", ["plaintext!", link.pk])  # noqa: S608
-    with pytest.raises(SecretDecryptionError):
-        JiraLink.objects.get(pk=link.pk)
+    for bad in (tampered, "plaintext!", "pläintext"):
+        write_raw(JiraLink, link.pk, "client_secret", bad)
+        with pytest.raises(SecretDecryptionError):
+            JiraLink.objects.get(pk=link.pk)

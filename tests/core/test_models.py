@@ -26,17 +26,33 @@ def test_save_normalises_base_url_and_scope(link_factory) -> None:
 
 def test_full_clean_normalises_and_validates() -> None:
     link = JiraLink(
-        name="Acme", slug="acme", base_url="https://jira.acme.test/", client_id="id",
-        client_secret="s", scope="READ WRITE",
+        name="Acme",
+        slug="acme",
+        base_url="https://jira.acme.test/",
+        client_id="id",
+        client_secret="s",
+        scope="READ WRITE",
     )
     link.full_clean()
     assert link.base_url == "https://jira.acme.test"
     assert link.scope == "WRITE"
 
 
-@override_settings(JIRA_CONNECT={"ALLOW_HTTP": False, "ENCRYPTION_KEYS": ["JCPbd9U1xHhqaF1kqMqo6Rt0Zr2nEuu8S-hvAOTsB-Y="]})
+@override_settings(
+    JIRA_CONNECT={
+        "ALLOW_HTTP": False,
+        "ENCRYPTION_KEYS": ["JCPbd9U1xHhqaF1kqMqo6Rt0Zr2nEuu8S-hvAOTsB-Y="],
+    }
+)
 def test_full_clean_reports_each_problem_on_its_field() -> None:
-    link = JiraLink(name="Acme", slug="acme", base_url="http://jira.acme.test", client_id="id", client_secret="", scope="read:jira-work")
+    link = JiraLink(
+        name="Acme",
+        slug="acme",
+        base_url="http://jira.acme.test",
+        client_id="id",
+        client_secret="",
+        scope="read:jira-work",
+    )
     with pytest.raises(ValidationError) as info:
         link.full_clean()
     errors = info.value.message_dict
@@ -103,9 +119,15 @@ def test_for_user_refuses_inactive_link_and_user(connection_factory) -> None:
 
 def test_for_user_applies_the_access_policy(connection_factory) -> None:
     connection = connection_factory()
-    with override_settings(JIRA_CONNECT={"LINK_ACCESS_POLICY": lambda user, link: link.slug != connection.link.slug}):
-        with pytest.raises(LinkAccessDenied):
-            JiraConnection.objects.for_user(connection.user, connection.link)
+    with (
+        override_settings(
+            JIRA_CONNECT={
+                "LINK_ACCESS_POLICY": lambda user, link: link.slug != connection.link.slug
+            }
+        ),
+        pytest.raises(LinkAccessDenied),
+    ):
+        JiraConnection.objects.for_user(connection.user, connection.link)
 
 
 def test_active_queryset(connection_factory) -> None:

@@ -25,7 +25,9 @@ def test_normalize(value, expected) -> None:
     assert scopes.normalize(value) == expected
 
 
-@pytest.mark.parametrize("value", ["read:jira-work", "read:jira-user write:jira-work", "WRITE manage:jira-project"])
+@pytest.mark.parametrize(
+    "value", ["read:jira-work", "read:jira-user write:jira-work", "WRITE manage:jira-project"]
+)
 def test_cloud_scopes_are_refused_with_the_reason(value) -> None:
     with pytest.raises(ValidationError) as info:
         scopes.parse(value)

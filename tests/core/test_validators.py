@@ -70,7 +70,10 @@ def test_page_url_suggests_the_base() -> None:
 
 
 def test_insecure_message_names_the_setting() -> None:
-    with override_settings(JIRA_CONNECT={"ALLOW_HTTP": False}), pytest.raises(ValidationError) as info:
+    with (
+        override_settings(JIRA_CONNECT={"ALLOW_HTTP": False}),
+        pytest.raises(ValidationError) as info,
+    ):
         validate_base_url("http://jira.example.com")
     assert 'JIRA_CONNECT["ALLOW_HTTP"]' in info.value.messages[0]
 

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
+        parser.add_argument(
+            "--batch-size", type=int, default=500, help="Rows per transaction (default 500)."
+        )
         parser.add_argument(
             "--from-secret-key",
             action="store_true",
@@ -35,7 +37,9 @@ class Command(BaseCommand):
             result = rotate_encryption_keys(
                 batch_size=batch_size,
                 extra_decryption_keys=extra,
-                progress=(lambda line: self.stdout.write(line)) if options["verbosity"] > 1 else None,
+                progress=(lambda line: self.stdout.write(line))
+                if options["verbosity"] > 1
+                else None,
             )
         except JiraConnectConfigurationError as err:
             raise CommandError(str(err)) from err

@@ -1,0 +1,130 @@
+"""One test per check id, plus: the defaults pass, and the checks are registered."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.checks import registry
+from django.core.management import call_command
+from django.test import override_settings
+
+from jira_connect.checks import check_frameworks, check_settings
+
+KEY = "JCPbd9U1xHhqaF1kqMqo6Rt0Zr2nEuu8S-hvAOTsB-Y="
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+
+def ids(messages) -> list[str]:
+    return [message.id for message in messages]
+
+
+def test_checks_are_registered() -> None:
+    registered = registry.registry.get_checks()
+    assert check_settings in registered
+    assert check_frameworks in registered
+
+
+@override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY]}, DEBUG=False)
+def test_valid_configuration_passes_manage_py_check() -> None:
+    assert check_settings() == []
+    assert check_frameworks() == []
+    call_command("check", stdout=StringIO())
+
+
+@override_settings(JIRA_CONNECT="oops")
+def test_e001_not_a_dict() -> None:
+    assert ids(check_settings()) == ["jira_connect.E001"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("HTTP_TIMEOUT", "ten"),
+        ("ENCRYPTION_KEYS", ["nope"]),
+        ("TENANT_RESOLVER", "missing.module.func"),
+        ("LINK_ACCESS_POLICY", "jira_connect.tenancy.missing"),
+        ("ALLOW_HTTP", "no"),
+    ],
+)
+def test_e002_invalid_value(key, value) -> None:
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY], key: value}):
+        messages = check_settings()
+    assert ids(messages) == ["jira_connect.E002"]
+    assert f'JIRA_CONNECT["{key}"]' in messages[0].msg
+    assert messages[0].hint
+
+
+@override_settings(JIRA_CONNECT={}, DEBUG=False)
+def test_e003_no_key_without_debug() -> None:
+    messages = check_settings()
+    assert ids(messages) == ["jira_connect.E003"]
+    assert "Fernet.generate_key()" in (messages[0].hint or "")
+
+
+@override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY]}, MIDDLEWARE=MIDDLEWARE[1:])
+def test_e004_sessions_missing() -> None:
+    assert ids(check_frameworks()) == ["jira_connect.E004"]
+
+
+@override_settings(MIDDLEWARE=MIDDLEWARE[:2])
+def test_e005_messages_middleware_missing() -> None:
+    assert ids(check_frameworks()) == ["jira_connect.E005"]
+
+
+def test_e005_messages_app_missing(settings) -> None:
+    settings.INSTALLED_APPS = [
+        app
+        for app in settings.INSTALLED_APPS
+        if app not in ("django.contrib.messages", "django.contrib.admin")
+    ]
+    assert ids(check_frameworks()) == ["jira_connect.E005"]
+
+
+def test_subclassed_middleware_counts() -> None:
+    with override_settings(
+        MIDDLEWARE=["tests.core.middleware.MySessionMiddleware", *MIDDLEWARE[1:]]
+    ):
+        assert check_frameworks() == []
+
+
+@override_settings(JIRA_CONNECT={}, DEBUG=True)
+def test_w001_derived_key_under_debug() -> None:
+    assert ids(check_settings()) == ["jira_connect.W001"]
+
+
+@override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY], "STATE_TIL": 60})
+def test_w002_unknown_key_suggests() -> None:
+    messages = check_settings()
+    assert ids(messages) == ["jira_connect.W002"]
+    assert messages[0].hint == "Did you mean 'STATE_TTL'?"
+
+
+@override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY], "ALLOW_HTTP": True}, DEBUG=False)
+def test_w003_http_in_production() -> None:
+    assert ids(check_settings()) == ["jira_connect.W003"]
+
+
+@override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY], "ALLOW_HTTP": True}, DEBUG=True)
+def test_w003_not_under_debug() -> None:
+    assert check_settings() == []
+
+
+@override_settings(
+    JIRA_CONNECT={
+        "ENCRYPTION_KEYS": [KEY],
+        "CALLBACK_URL": "http://app.example.com/jira/callback/",
+    },
+    DEBUG=False,
+)
+def test_w004_plain_http_callback() -> None:
+    assert ids(check_settings()) == ["jira_connect.W004"]
+
+
+@override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY, KEY]})
+def test_w005_duplicate_keys() -> None:
+    assert ids(check_settings()) == ["jira_connect.W005"]
