@@ -32,7 +32,9 @@ def main(wheel: str) -> int:
     expected = source_files()
     problems = [f"missing {name}" for name in sorted(expected - names)]
     problems += [f"missing {name}" for name in ALWAYS if name not in names]
-    problems += [f"should not ship {name}" for name in sorted(names) if not name.startswith(f"{PACKAGE}/")]
+    problems += [
+        f"should not ship {name}" for name in sorted(names) if not name.startswith(f"{PACKAGE}/")
+    ]
     for problem in problems:
         print(f"wheel check: {problem}", file=sys.stderr)
     if not problems:
