@@ -1,0 +1,273 @@
+"""One bounded, redirect-free HTTP exchange with Jira, and the words for what went wrong.
+
+Private to ``jira_connect.oauth``. Every call here:
+
+- uses the caller's timeout and TLS verification;
+- follows no redirect (a 3xx comes back as the response);
+- reads at most ``max_bytes + 1`` bytes of the body, from a response hook, so
+  requests never reads an unbounded body behind our back (it does read the
+  body of a redirect response it will not follow);
+- turns every requests failure into ``JiraUnavailable`` with a sentence a
+  person can act on, after stripping the request body and credentials from
+  the original exception, which stays chained as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+import urllib3.exceptions
+
+from jira_connect.exceptions import JiraUnavailable
+
+Timeout: TypeAlias = "float | tuple[float, float]"
+
+REDACTED = "[redacted]"
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+_CONNECTION_PREFIX = re.compile(r"^<?[\w.]*(?:Connection|Pool)[^:]*:\s*")
+
+
+class ResponseTooLarge(Exception):
+    """Jira's answer is bigger than the configured limit (raised inside requests' hook)."""
+
+    def __init__(self, response: requests.Response, limit: int) -> None:
+        self.status_code = response.status_code
+        self.limit = limit
+        super().__init__(f"response larger than {limit} bytes")
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Session auth that adds nothing, so requests never applies credentials from ~/.netrc."""
+    return request
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    verify: bool | str,
+    timeout: Timeout,
+    max_bytes: int,
+    data: bytes | None = None,
+    what: str,
+) -> requests.Response:
+    """Send one request and return the response with its (bounded) body already read.
+
+    ``what`` names the exchange for error messages ("the token request").
+    Raises ``JiraUnavailable`` for every transport failure and oversized body.
+    """
+
+    def read_bounded(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        _read_bounded(response, max_bytes)
+        return response
+
+    with requests.Session() as session:
+        session.auth = _no_auth
+        try:
+            return session.request(
+                method,
+                url,
+                headers=dict(headers),
+                data=data,
+                timeout=timeout,
+                verify=verify,
+                allow_redirects=False,
+                stream=True,
+                hooks={"response": [read_bounded]},
+            )
+        except ResponseTooLarge as err:
+            raise JiraUnavailable(
+                f"Jira's answer to {what} is larger than {err.limit} bytes "
+                f"(HTTP {err.status_code}): is something other than Jira answering at {origin(url)}?",
+                status_code=err.status_code,
+            ) from err
+        except requests.RequestException as err:
+            _sanitize(err)
+            raise JiraUnavailable(_describe_failure(err, url, timeout, what)) from err
+
+
+def _read_bounded(response: requests.Response, limit: int) -> None:
+    """Read at most ``limit + 1`` bytes of the body into ``response``, or raise ResponseTooLarge."""
+    try:
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise ResponseTooLarge(response, limit)
+        try:
+            body = response.raw.read(limit + 1, decode_content=True) if response.raw else b""
+        except urllib3.exceptions.ReadTimeoutError as err:
+            raise requests.exceptions.ReadTimeout(err, request=response.request) from err
+        except urllib3.exceptions.SSLError as err:
+            raise requests.exceptions.SSLError(err, request=response.request) from err
+        except urllib3.exceptions.DecodeError as err:
+            raise requests.exceptions.ContentDecodingError(err, request=response.request) from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise requests.exceptions.ChunkedEncodingError(err, request=response.request) from err
+        if len(body) > limit:
+            raise ResponseTooLarge(response, limit)
+    finally:
+        response.close()
+    response._content = body
+    # Declared by requests itself but not by its type stubs.
+    object.__setattr__(response, "_content_consumed", True)
+
+
+def _sanitize(err: requests.RequestException) -> None:
+    """Drop the body and credentials of the request a requests exception carries."""
+    if err.request is not None:
+        err.request = redacted_request(err.request)
+    if err.response is not None:
+        redact_response(err.response)
+
+
+def redacted_request(
+    request: requests.PreparedRequest | requests.Request,
+) -> requests.PreparedRequest:
+    """A copy of ``request`` without body and with credential headers replaced."""
+    copy = requests.PreparedRequest()
+    copy.method = request.method
+    copy.url = request.url if isinstance(request.url, str) else None
+    copy.headers = requests.structures.CaseInsensitiveDict(
+        {
+            name: (REDACTED if name.lower() in _SENSITIVE_HEADERS else value)
+            for name, value in (request.headers or {}).items()
+        }
+    )
+    copy.body = None
+    return copy
+
+
+def redact_response(response: requests.Response) -> None:
+    """Replace ``response.request`` with a copy that holds no credential or body."""
+    if response.request is not None:
+        response.request = redacted_request(response.request)
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))
+
+
+def _describe_failure(err: requests.RequestException, url: str, timeout: Timeout, what: str) -> str:
+    where = origin(url)
+    connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    if isinstance(err, requests.exceptions.SSLError):
+        return (
+            f"TLS verification failed for Jira at {where} ({_reason(err)}). If Jira's certificate "
+            "comes from a private CA, configure that CA bundle for this link."
+        )
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return f"Could not connect to Jira at {where} within {connect_timeout:g} s."
+    if isinstance(err, requests.exceptions.Timeout):
+        return f"Jira at {where} did not answer {what} within {read_timeout:g} s."
+    if isinstance(err, requests.exceptions.ProxyError):
+        return f"Could not reach Jira at {where} through the HTTP proxy: {_reason(err)}."
+    if isinstance(
+        err, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+    ):
+        return f"Jira's answer to {what} from {where} was cut off or could not be decoded: {_reason(err)}."
+    if isinstance(err, requests.exceptions.ConnectionError):
+        return f"Could not connect to Jira at {where}: {_reason(err)}."
+    return f"Could not send {what} to Jira at {where}: {type(err).__name__}: {_reason(err)}."
+
+
+def _reason(err: BaseException) -> str:
+    """The innermost human part of a requests/urllib3 error, without pool boilerplate."""
+    reason: object = err
+    for _ in range(5):
+        args = getattr(reason, "args", ())
+        inner = getattr(reason, "reason", None)
+        if isinstance(inner, BaseException):
+            reason = inner
+        elif args and isinstance(args[0], BaseException):
+            reason = args[0]
+        else:
+            break
+    text = _CONNECTION_PREFIX.sub("", str(reason)) or type(reason).__name__
+    return clean_text(text, limit=200)
+
+
+def clean_text(text: str, *, limit: int = 300, redact: Iterable[str] = ()) -> str:
+    """One line of at most ``limit`` characters with every secret replaced."""
+    for secret in redact:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def json_object(response: requests.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one."""
+    content = response.content or b""
+    try:
+        value = json.loads(content)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def describe_body(response: requests.Response) -> str:
+    """Say what Jira sent instead of a JSON object ("an HTML page (HTTP 502) instead of JSON...")."""
+    status = response.status_code
+    content_type = response.headers.get("Content-Type", "")
+    body = (response.content or b"").lstrip()
+    if "html" in content_type.lower() or body[:1] == b"<":
+        return (
+            f"an HTML page (HTTP {status}) instead of JSON: is a proxy or SSO page in front of "
+            "the base URL?"
+        )
+    if not body:
+        return f"an empty body (HTTP {status}) instead of JSON"
+    try:
+        json.loads(body)
+    except ValueError:
+        kind = clean_text(content_type, limit=80) or "no content type"
+        return f"a body that is not valid JSON (HTTP {status}, {kind})"
+    return f"JSON that is not an object (HTTP {status})"
+
+
+def describe_redirect(response: requests.Response, what: str) -> str:
+    """Explain a 3xx: almost always a wrong base URL or a login page in front of Jira."""
+    location = response.headers.get("Location", "")
+    if location:
+        target = urlsplit(urljoin(response.url or "", location))
+        # Drop the query: SSO redirects carry request tokens there.
+        shown = clean_text(
+            urlunsplit((target.scheme, target.netloc, target.path, "", "")), limit=200
+        )
+        to = f" to {shown}"
+    else:
+        to = ""
+    return (
+        f"Jira redirected {what} (HTTP {response.status_code}){to}: the base URL is probably "
+        "wrong (http instead of https, or a missing or extra context path), or a proxy or SSO "
+        "page is in front of Jira."
+    )
+
+
+def detail(payload: Mapping[str, Any] | None, *, redact: Iterable[str] = ()) -> str:
+    """The human part of a Jira or OAuth error body, or ""."""
+    if not payload:
+        return ""
+    candidates: list[object] = [
+        payload.get("error_description"),
+        payload.get("message"),
+        payload.get("errorMessage"),
+    ]
+    messages = payload.get("errorMessages")
+    if isinstance(messages, list) and messages:
+        candidates.append(messages[0])
+    candidates.append(payload.get("error"))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            return clean_text(candidate, redact=redact)
+    return ""
