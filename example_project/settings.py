@@ -81,6 +81,8 @@ JIRA_CONNECT = {
     # The demo's simulated Jira servers speak plain http on loopback.
     "ALLOW_HTTP": env.bool("JIRA_CONNECT_ALLOW_HTTP", default=DEBUG),
     "CALLBACK_URL": env.str("JIRA_CONNECT_CALLBACK_URL", default=""),
+    # Demo tenants are Django groups; see example_project/demo/tenancy.py.
+    "TENANT_RESOLVER": "example_project.demo.tenancy.tenant_of_user",
 }
 
 if DEBUG:

@@ -44,6 +44,15 @@ def user_may_use(user: Any, link: JiraLink) -> bool:
     return link.is_active and bool(app_settings.LINK_ACCESS_POLICY(user, link))
 
 
+def available_links(request: HttpRequest) -> list[JiraLink]:
+    """The active links this request's tenant and user may use, for menus and pages."""
+    from jira_connect.models import JiraLink
+
+    tenant = resolve_tenant(request)
+    links = JiraLink.objects.filter(is_active=True, tenant__in={"", tenant})
+    return [link for link in links if user_may_use(request.user, link)]
+
+
 def request_may_use(request: HttpRequest, link: JiraLink) -> bool:
     """Everything a view enforces: tenant, access policy, active flag."""
     return tenant_may_use(resolve_tenant(request), link) and user_may_use(request.user, link)

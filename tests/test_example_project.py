@@ -36,7 +36,7 @@ def test_demo_setup_and_login(example_env) -> None:
     assert manage("migrate", "--noinput", env=example_env).returncode == 0
     seeded = manage("demo_setup", env=example_env)
     assert seeded.returncode == 0, seeded.stderr
-    assert "alice / alice" in seeded.stdout
+    assert "alice / alice" in seeded.stdout, seeded.stdout
     check = manage("check", "--fail-level", "WARNING", env=example_env)
     assert check.returncode == 0, check.stdout + check.stderr
     script = (

@@ -1,15 +1,10 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.tenancy import available_links
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The demo's landing page: who is logged in, and their Jira links."""
-    context = {}
-    if request.user.is_authenticated:
-        context["links"] = JiraLink.objects.filter(is_active=True)
-        context["connections"] = JiraConnection.objects.filter(user=request.user).select_related(
-            "link"
-        )
+    """The demo's landing page: the Jira links of the user's organisation, with their buttons."""
+    context = {"links": available_links(request) if request.user.is_authenticated else []}
     return render(request, "example/home.html", context)

@@ -1,4 +1,4 @@
-"""Seeds the demo: users with known passwords. Safe to run again."""
+"""Seeds the demo: two tenants, their users and their Jira links. Safe to run again."""
 
 from __future__ import annotations
 
@@ -6,33 +6,59 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jira_connect.models import JiraLink
 
 DEMO_USERS = [
-    # username, password, is_staff
-    ("alice", "alice", False),
-    ("bob", "bob", False),
-    ("admin", "admin", True),
+    # username, password, tenant, is_staff
+    ("alice", "alice", "acme", False),
+    ("bob", "bob", "globex", False),
+    ("admin", "admin", "", True),
 ]
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (development only)."
+    help = "Create the demo tenants, users and Jira links (development only)."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--acme-url", default="", help="Base URL of Acme's simulated Jira.")
+        parser.add_argument("--globex-url", default="", help="Base URL of Globex's simulated Jira.")
+        parser.add_argument(
+            "--site-url", default="http://127.0.0.1:8000", help="Where the demo runs."
+        )
+
+    def handle(
+        self, *args: Any, acme_url: str, globex_url: str, site_url: str, **options: Any
+    ) -> None:
         if not settings.DEBUG:
             raise CommandError(
                 "demo_setup creates users with known passwords: run it only with DEBUG on."
             )
         User = get_user_model()
-        for username, password, is_staff in DEMO_USERS:
+        for username, password, tenant, is_staff in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             user.set_password(password)
             user.is_staff = user.is_superuser = is_staff
             user.save()
-        self.stdout.write(
-            self.style.SUCCESS("Demo ready: open http://127.0.0.1:8000/ and log in as")
-        )
-        for username, password, is_staff in DEMO_USERS:
-            role = "staff (admin)" if is_staff else "user"
+            user.groups.set([Group.objects.get_or_create(name=tenant)[0]] if tenant else [])
+        for slug, name, tenant, url in (
+            ("acme", "Acme Jira", "acme", acme_url),
+            ("globex", "Globex Jira", "globex", globex_url),
+        ):
+            if not url:
+                continue
+            link = JiraLink.objects.filter(slug=slug).first() or JiraLink(slug=slug)
+            link.name, link.tenant, link.base_url = name, tenant, url
+            link.client_id = f"{slug}-demo-client"
+            link.client_secret = f"{slug}-demo-secret"
+            link.scope = "WRITE"
+            link.is_active = True
+            link.full_clean()
+            link.save()
+        self.stdout.write(self.style.SUCCESS(f"Demo ready: open {site_url}/ and log in as"))
+        for username, password, tenant, is_staff in DEMO_USERS:
+            role = "staff: the admin at /admin/" if is_staff else f"a user of {tenant.title()}"
             self.stdout.write(f"  {username} / {password}   ({role})")
+        self.stdout.write("On the simulated Jira's consent page, pick a Jira user and press Allow.")

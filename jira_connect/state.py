@@ -1,0 +1,99 @@
+"""Pending authorisations, kept server-side in the user's session until the callback.
+
+Each started flow is keyed by its ``state`` (256 random bits from
+``oauth.start_authorization``) and remembers the user and link that started
+it, the PKCE verifier, the redirect URI sent (the exchange must repeat it
+exactly), where to go afterwards, and when it started. A state is popped on
+first use, expires after ``STATE_TTL``, and only the newest few are kept, so
+an abandoned tab or a flood of starts cannot grow the session.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.utils.translation import gettext as _
+
+from jira_connect.conf import app_settings
+from jira_connect.exceptions import InvalidOAuthState
+
+SESSION_KEY = "jira_connect.pending"
+#: Flows one session may have open at once (several tabs, several links).
+MAX_PENDING = 5
+#: A state longer than this is not ours; refuse before any lookup.
+MAX_STATE_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    state: str
+    link_id: int
+    user_pk: str
+    code_verifier: str
+    redirect_uri: str
+    next_url: str
+    started_at: float
+
+    def __repr__(self) -> str:
+        return f"PendingAuthorization(link_id={self.link_id}, user_pk={self.user_pk!r})"
+
+
+def remember(session: SessionBase, pending: PendingAuthorization) -> None:
+    """Store a started flow, dropping expired ones and all but the newest few."""
+    now = time.time()
+    ttl = app_settings.STATE_TTL
+    flows: dict[str, dict[str, Any]] = {
+        state: data
+        for state, data in _flows(session).items()
+        if now - float(data.get("started_at", 0)) < ttl
+    }
+    flows[pending.state] = asdict(pending)
+    newest = sorted(flows.items(), key=lambda item: float(item[1]["started_at"]), reverse=True)
+    session[SESSION_KEY] = dict(newest[:MAX_PENDING])
+
+
+def take(session: SessionBase, state: str, user_pk: object) -> PendingAuthorization:
+    """Pop the flow ``state`` names, or raise ``InvalidOAuthState`` saying why.
+
+    Popping first makes a state single use even when the rest of the callback
+    fails.
+    """
+    if not state:
+        raise InvalidOAuthState(_("The answer from Jira has no state."))
+    if len(state) > MAX_STATE_LENGTH:
+        raise InvalidOAuthState(_("The answer from Jira has an invalid state."))
+    flows = _flows(session)
+    data = None
+    for candidate in list(flows):
+        if secrets.compare_digest(candidate.encode(), state.encode()):
+            data = flows.pop(candidate)
+            break
+    if data is None:
+        raise InvalidOAuthState(
+            _("This connection attempt is unknown or was already used. Please start again.")
+        )
+    session[SESSION_KEY] = flows
+    try:
+        pending = PendingAuthorization(**data)
+    except TypeError as err:
+        raise InvalidOAuthState(
+            _("This connection attempt is unreadable. Please start again.")
+        ) from err
+    if pending.user_pk != str(user_pk):
+        raise InvalidOAuthState(_("This connection attempt was started by another user."))
+    if time.time() - pending.started_at >= app_settings.STATE_TTL:
+        raise InvalidOAuthState(_("This connection attempt has expired. Please start again."))
+    return pending
+
+
+def _flows(session: SessionBase) -> dict[str, dict[str, Any]]:
+    value = session.get(SESSION_KEY)
+    if not isinstance(value, dict):
+        return {}
+    return {
+        key: data for key, data in value.items() if isinstance(key, str) and isinstance(data, dict)
+    }

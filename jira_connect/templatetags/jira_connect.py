@@ -1,0 +1,39 @@
+"""``{% load jira_connect %}``: a user's Connect / Reconnect / Disconnect button for one link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from jira_connect.models import JiraConnection, JiraLink
+
+register = template.Library()
+
+
+@register.inclusion_tag("jira_connect/button.html", takes_context=True)
+def jira_connect_button(
+    context: template.Context, link: JiraLink | str, next: str = ""
+) -> dict[str, Any]:
+    """Render the status and buttons for ``link`` (an instance or a slug).
+
+    ``next`` is where to come back to after connecting (default: this page).
+    """
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if isinstance(link, str):
+        link = JiraLink.objects.filter(slug=link).first()
+    connection = None
+    if link is not None and user is not None and user.is_authenticated:
+        connection = (
+            JiraConnection.objects.filter(link=link, user_id=user.pk)
+            .defer("access_token", "refresh_token")
+            .first()
+        )
+    return {
+        "link": link,
+        "connection": connection,
+        "next": next or (request.get_full_path() if request else ""),
+        "request": request,
+        "user": user,
+    }

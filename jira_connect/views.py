@@ -1,0 +1,283 @@
+"""The user's pages: connections, connect, callback, disconnect.
+
+Thin on purpose: parse the request, check access through ``tenancy``, call
+``lifecycle``, render. Every failure a user can cause (or Jira can) ends in
+a page or a message with a 4xx/5xx-that-is-not-500 status, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.generic import TemplateView
+
+from jira_connect import lifecycle, state, tenancy
+from jira_connect.exceptions import (
+    InvalidOAuthState,
+    JiraAPIError,
+    JiraAuthenticationFailed,
+    JiraConnectError,
+    JiraUnavailable,
+    LinkAccessDenied,
+    OAuthError,
+)
+from jira_connect.models import JiraConnection, JiraLink
+
+logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("django.security.InvalidOAuthState")
+
+#: Longest text from Jira's error parameters shown back to the user.
+MAX_ERROR_TEXT = 200
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """One line of the connections page."""
+
+    link: JiraLink
+    connection: JiraConnection | None
+
+
+def get_available_link(request: HttpRequest, slug: str) -> JiraLink:
+    """The link, or 404: another tenant's link looks exactly like a missing one."""
+    link: JiraLink | None = JiraLink.objects.filter(slug=slug).first()
+    if link is None or not tenancy.request_may_use(request, link):
+        raise Http404(_("No such Jira link."))
+    return link
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    """``candidate`` if it is a safe place to send the user afterwards, else ""."""
+    if not candidate:
+        return ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+def render_error(
+    request: HttpRequest, title: str, message: str, *, status: int, link: JiraLink | None = None
+) -> HttpResponse:
+    context = {"title": title, "message": message, "link": link}
+    return render(request, "jira_connect/error.html", context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ConnectionsView(LoginRequiredMixin, TemplateView):
+    """Every link the user may use, with its connection status and buttons."""
+
+    template_name = "jira_connect/connections.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        links = tenancy.available_links(self.request)
+        connections = {
+            connection.link_id: connection
+            for connection in JiraConnection.objects.filter(
+                user_id=self.request.user.pk, link__in=links
+            ).defer("access_token", "refresh_token")
+        }
+        context["rows"] = [LinkRow(link, connections.get(link.pk)) for link in links]
+        return context
+
+
+@method_decorator(never_cache, name="dispatch")
+class ConnectView(LoginRequiredMixin, View):
+    """GET: a confirmation page. POST (CSRF-protected): off to Jira's consent page."""
+
+    template_name = "jira_connect/connect.html"
+
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        link = get_available_link(request, slug)
+        connection = (
+            JiraConnection.objects.filter(link=link, user_id=request.user.pk)
+            .defer("access_token", "refresh_token")
+            .first()
+        )
+        context = {
+            "link": link,
+            "connection": connection,
+            "next": safe_next(request, request.GET.get("next")),
+        }
+        return render(request, self.template_name, context)
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        link = get_available_link(request, slug)
+        next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+        try:
+            authorize_url = lifecycle.start_connection(request, link, next_url)
+        except JiraConnectError as err:
+            logger.warning("Cannot start a connection on link %s: %s", link.slug, err)
+            return render_error(
+                request,
+                _("Cannot connect to %(link)s") % {"link": link.name},
+                _("This Jira link is not set up correctly. Please tell your administrator."),
+                status=503,
+                link=link,
+            )
+        return HttpResponseRedirect(authorize_url)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CallbackView(LoginRequiredMixin, View):
+    """Where Jira sends the user back: the one Redirect URL of every link."""
+
+    @method_decorator(sensitive_variables())
+    def get(self, request: HttpRequest) -> HttpResponse:
+        params = request.GET
+        try:
+            pending = state.take(request.session, params.get("state", ""), request.user.pk)
+        except InvalidOAuthState as err:
+            security_logger.warning("Refused a Jira callback for user %s: %s", request.user.pk, err)
+            return render_error(request, _("Connection failed"), str(err), status=400)
+
+        link = JiraLink.objects.filter(pk=pending.link_id).first()
+        error = params.get("error", "")
+        if error:
+            return self.jira_refused(request, link, error, params.get("error_description", ""))
+        code = params.get("code", "")
+        if not code:
+            return render_error(
+                request,
+                _("Connection failed"),
+                _("Jira sent you back without an authorisation code. Please try again."),
+                status=400,
+                link=link,
+            )
+        try:
+            connection, created = lifecycle.complete_connection(request, pending, code)
+        except LinkAccessDenied:
+            return render_error(
+                request,
+                _("Connection failed"),
+                _("This Jira link is no longer available to you."),
+                status=403,
+            )
+        except OAuthError as err:
+            return self.exchange_refused(request, link, err)
+        except JiraAuthenticationFailed:
+            return render_error(
+                request,
+                _("Connection failed"),
+                _(
+                    "Jira accepted the authorisation but then did not recognise you with the new "
+                    "token. Please try again; if it keeps happening, tell your administrator."
+                ),
+                status=502,
+                link=link,
+            )
+        except (JiraAPIError, JiraUnavailable, requests.RequestException) as err:
+            logger.warning("Jira failed during the callback for link %s: %s", pending.link_id, err)
+            return render_error(
+                request,
+                _("Jira could not be reached"),
+                _("%(link)s did not answer properly: %(reason)s Please try again in a moment.")
+                % {"link": link.name if link else "Jira", "reason": _reason(err)},
+                status=502,
+                link=link,
+            )
+        who = connection.jira_display_name or connection.jira_name
+        if created:
+            text = _("Connected to %(link)s as %(who)s.")
+        else:
+            text = _("Reconnected to %(link)s as %(who)s.")
+        messages.success(request, text % {"link": connection.link.name, "who": who})
+        target = safe_next(request, pending.next_url) or reverse("jira_connect:connections")
+        return HttpResponseRedirect(target)
+
+    def jira_refused(
+        self, request: HttpRequest, link: JiraLink | None, error: str, description: str
+    ) -> HttpResponse:
+        name = link.name if link else "Jira"
+        if error == "access_denied":
+            messages.info(request, _("You cancelled connecting to %(link)s.") % {"link": name})
+            return HttpResponseRedirect(reverse("jira_connect:connections"))
+        if error == "invalid_scope":
+            message = _(
+                "%(link)s refused the permissions this site asked for (%(scope)s). Please tell "
+                "your administrator: the link's scope must match the incoming link in Jira."
+            ) % {"link": name, "scope": link.scope if link else "?"}
+        else:
+            message = _("%(link)s refused the connection: %(error)s.") % {
+                "link": name,
+                "error": _clip(f"{error} {description}".strip()),
+            }
+        return render_error(request, _("Connection failed"), message, status=400, link=link)
+
+    def exchange_refused(
+        self, request: HttpRequest, link: JiraLink | None, err: OAuthError
+    ) -> HttpResponse:
+        name = link.name if link else "Jira"
+        if err.error == "invalid_client":
+            message = _(
+                "%(link)s did not accept this site's client ID and secret. Please tell your "
+                "administrator to check the link's credentials."
+            ) % {"link": name}
+        elif err.error == "invalid_grant":
+            message = _(
+                "%(link)s did not accept the authorisation: it may have expired (Jira gives only a "
+                "few seconds) or the Redirect URL may not match. Please try again."
+            ) % {"link": name}
+        else:
+            message = _("%(link)s refused the connection: %(error)s.") % {
+                "link": name,
+                "error": _clip(str(err)),
+            }
+        logger.warning(
+            "Jira refused a code exchange on link %s: %s", link.slug if link else "?", err.error
+        )
+        return render_error(request, _("Connection failed"), message, status=400, link=link)
+
+
+@method_decorator(never_cache, name="dispatch")
+class DisconnectView(LoginRequiredMixin, View):
+    """POST only (CSRF-protected): forget the user's connection on a link."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        link = get_available_link(request, slug)
+        connection = JiraConnection.objects.filter(link=link, user_id=request.user.pk).first()
+        if connection is None:
+            messages.info(request, _("You were not connected to %(link)s.") % {"link": link.name})
+        else:
+            lifecycle.disconnect(connection)
+            messages.success(
+                request,
+                _(
+                    "Disconnected from %(link)s. To remove this site's access in Jira too, open your "
+                    "Jira profile, “Authorized applications”."
+                )
+                % {"link": link.name},
+            )
+        target = safe_next(request, request.POST.get("next")) or reverse("jira_connect:connections")
+        return HttpResponseRedirect(target)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, requests.Timeout):
+        return _("it did not answer in time.")
+    if isinstance(err, JiraUnavailable):
+        return _clip(str(err))
+    return _("it answered with an error.")
