@@ -1,0 +1,168 @@
+"""Public value types of the simulator: clients, users, options, request records, faults.
+
+They are frozen dataclasses so a test can hold one without racing the server thread, and none of
+them lets a secret reach a repr: a failing assertion prints these objects into CI logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+FaultTarget = Literal["token", "api", "authorize"]
+FaultKind = Literal[
+    "server_error",
+    "bad_gateway_html",
+    "malformed_json",
+    "invalid_grant",
+    "invalid_client",
+    "delay",
+    "no_refresh_token",
+    "no_access_token",
+    "unauthorized",
+    "anonymous",
+    "reset",
+    "lost_response",
+]
+RequestTarget = Literal["authorize", "consent", "token", "revoke", "introspect", "api", "other"]
+
+FAULT_TARGETS: tuple[str, ...] = get_args(FaultTarget)
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+
+# Which faults make sense where: an "invalid_grant" on a REST call or an "anonymous" token
+# response would be a typo in a test, so inject() refuses them.
+FAULTS_BY_TARGET: dict[str, frozenset[str]] = {
+    "token": frozenset(
+        {
+            "server_error",
+            "bad_gateway_html",
+            "malformed_json",
+            "invalid_grant",
+            "invalid_client",
+            "delay",
+            "no_refresh_token",
+            "no_access_token",
+            "reset",
+            "lost_response",
+        }
+    ),
+    "api": frozenset(
+        {
+            "server_error",
+            "bad_gateway_html",
+            "malformed_json",
+            "delay",
+            "unauthorized",
+            "anonymous",
+            "reset",
+            "lost_response",
+        }
+    ),
+    "authorize": frozenset({"server_error", "bad_gateway_html", "delay", "reset"}),
+}
+
+
+@dataclass(frozen=True)
+class SimulatedClient:
+    """One incoming application link registered on the simulator."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    scope: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SimulatedUser:
+    """A Jira user who can log in on the consent page.
+
+    `key` is the stable identifier (JIRAUSERnnnnn); `name` is the login, which Jira lets an
+    admin rename. `email_visible=False` mimics the instance's email-visibility setting.
+    """
+
+    key: str
+    name: str
+    display_name: str
+    email: str
+    email_visible: bool = True
+    active: bool = True
+    time_zone: str = "UTC"
+    locale: str = "en_US"
+    groups: tuple[str, ...] = ("jira-software-users",)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the simulator received.
+
+    Holds no secret by construction: no query string, no body, no header, no token. `status` is
+    the HTTP status sent, or None when the connection was closed without an answer. `time` is on
+    the simulator's clock (wall clock plus `advance()` offsets).
+    """
+
+    method: str
+    path: str
+    target: RequestTarget
+    endpoint: str | None
+    grant_type: str | None
+    client_id: str | None
+    user: str | None
+    status: int | None
+    fault: str | None
+    time: float
+
+
+@dataclass(frozen=True)
+class InjectedFault:
+    """A fault waiting for matching requests; `remaining` is None for "until cleared"."""
+
+    target: FaultTarget
+    kind: FaultKind
+    remaining: int | None
+    delay: float
+
+
+@dataclass(frozen=True)
+class SimulatorOptions:
+    """Lifetimes, identity and behaviour switches; see `JiraDCSimulator` for each one's meaning."""
+
+    server_title: str = "Simulated Jira"
+    version: str = "10.3.0"
+    advertised_base_url: str | None = None
+    code_ttl: int = 10
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 7776000
+    require_pkce: bool = False
+    accept_sha256_method: bool = False
+    code_verifier_max_length: int = 127
+    validate_client_secret: bool = True
+    require_redirect_uri_on_refresh: bool = True
+    exact_redirect_uri_match: bool = True
+    allow_http_redirect_uri: bool = True
+    token_response_scope: Literal["scope", "scopes"] | None = None
+    refresh_ttl_from_first_grant: bool = True
+    invalid_client_status: int = 401
+    deny_redirects: bool = True
+    hidden_email: Literal["omit", "empty"] = "omit"
+    anonymous_fallback: bool = False
+    link_changes_revoke_tokens: bool = True
+    revocation_endpoint: bool = False
+    introspection_endpoint: bool = False
+
+    def __post_init__(self) -> None:
+        if self.token_response_scope not in (None, "scope", "scopes"):
+            raise ValueError("token_response_scope must be None, 'scope' or 'scopes'")
+        if self.hidden_email not in ("omit", "empty"):
+            raise ValueError("hidden_email must be 'omit' or 'empty'")
+        if not 43 <= self.code_verifier_max_length <= 128:
+            raise ValueError("code_verifier_max_length must be between 43 and 128")
+        for name in ("code_ttl", "access_token_ttl", "refresh_token_ttl"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.invalid_client_status not in (400, 401):
+            raise ValueError("invalid_client_status must be 400 or 401")
+
+
+class SimulatorError(RuntimeError):
+    """The simulator was misused, or a helper got an answer it cannot continue from."""

@@ -1,0 +1,588 @@
+"""A Jira Data Center OAuth 2.0 provider on loopback, for tests and the demo.
+
+It is the other side of the wire: it imports neither Django nor any runtime `jira_connect`
+module, and runtime code never imports it. Every behaviour follows the shared fact sheet on
+Jira DC's provider (jira-dc-oauth.md); where the facts are unverified, a switch picks the
+behaviour and the default is the stricter one, so a client that passes here also survives the
+lenient variants.
+
+Run it by hand with ``python -m jira_connect.testing.simulator --help``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import re
+import secrets
+import shutil
+import ssl
+import tempfile
+import weakref
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from jira_connect.testing import _oauth, _scopes
+from jira_connect.testing._core import (
+    AUTHORIZE_PATH,
+    CONSENT_PATH,
+    TOKEN_PATH,
+    Fault,
+    SimulatorCore,
+)
+from jira_connect.testing._data import build_dataset
+from jira_connect.testing._http import HTTPServerThread
+from jira_connect.testing._models import (
+    FAULT_TARGETS,
+    FAULTS_BY_TARGET,
+    FaultKind,
+    FaultTarget,
+    InjectedFault,
+    RequestRecord,
+    SimulatedClient,
+    SimulatedUser,
+    SimulatorError,
+    SimulatorOptions,
+)
+
+__all__ = ["JiraDCSimulator", "SimulatorError", "main", "pkce_pair"]
+
+
+def pkce_pair(method: Literal["S256", "plain"] = "S256") -> tuple[str, str]:
+    """Return a fresh (code_verifier, code_challenge) pair for tests that play the client."""
+    verifier = secrets.token_urlsafe(48)[:64]
+    return verifier, (_oauth.s256(verifier) if method == "S256" else verifier)
+
+
+class JiraDCSimulator(SimulatorCore):
+    """A simulated Jira DC OAuth 2.0 provider and a few REST endpoints, on a real HTTP server.
+
+    Start it (``with JiraDCSimulator() as sim:``), register an incoming link with
+    ``register_client(redirect_uri=...)``, send a browser or ``sim.authorize(url)`` to
+    ``{base_url}/rest/oauth2/latest/authorize``, then exchange the code at
+    ``{base_url}/rest/oauth2/latest/token`` and call ``{base_url}/rest/api/2/...``.
+    All state sits behind one lock, so tests may hammer it from many threads; several
+    simulators can run in one process.
+
+    Server: ``host``, ``port`` (0 picks a free one), ``context_path`` (kept in ``base_url``),
+    ``tls`` (HTTPS with a throw-away CA: trust ``ca_cert_path``), ``users`` (replaces the
+    built-in alice and bob), ``verbose`` (log requests to stderr, never query strings) and
+    ``max_log`` (records kept in ``requests``; the counters count everything).
+
+    Identity and lifetimes: ``server_title``, ``version`` (drives ``serverInfo``),
+    ``advertised_base_url`` (the ``baseUrl`` Jira believes in and the base of ``self`` links;
+    default ``base_url``, set it to simulate a proxy mismatch), ``code_ttl`` (10 s, the
+    documented ``max.client.delay.seconds``), ``access_token_ttl`` (3600),
+    ``refresh_token_ttl`` (7776000).
+
+    Switches (each covers an UNVERIFIED point of the fact sheet; the default is stricter):
+
+    - ``require_pkce=False``: PKCE is optional in Jira; True refuses authorize requests
+      without a ``code_challenge``.
+    - ``accept_sha256_method=False``: whether the literal ``code_challenge_method=sha256``
+      (Atlassian's wording) is accepted besides ``S256`` and ``plain``.
+    - ``code_verifier_max_length=127``: Atlassian's text says 43-127 characters; RFC 7636
+      says 43-128. Set 128 for the RFC limit.
+    - ``validate_client_secret=True``: False mimics the system property
+      ``atlassian.oauth2.provider.validate.client.secret=false`` (secret not checked).
+    - ``require_redirect_uri_on_refresh=True``: jira.js says a refresh without
+      ``redirect_uri`` gets a bare ``invalid_grant``; False is what Nango and others rely on.
+      A ``redirect_uri`` that is sent must match either way.
+    - ``exact_redirect_uri_match=True``: False ignores a trailing slash difference.
+    - ``allow_http_redirect_uri=True``: False refuses to register an ``http://`` redirect URL,
+      as Jira does without ``skip.redirect.url.https.requirement`` (on by default because the
+      simulator itself is a development Jira on plain HTTP).
+    - ``token_response_scope=None``: no scope field in token responses (Atlassian's example);
+      ``"scope"`` (jira.js's type) or ``"scopes"`` (Bitbucket DC, per git-credential-manager).
+    - ``refresh_ttl_from_first_grant=True``: the refresh lifetime runs from the consent, not
+      from each rotation.
+    - ``invalid_client_status=401``: the status of ``invalid_client`` (400 also plausible).
+    - ``deny_redirects=True``: Deny redirects with ``error=access_denied`` (RFC 6749); False
+      leaves the user on a Jira page and the client never hears back.
+    - ``hidden_email="omit"``: how a user with a hidden email appears: field omitted, or
+      ``"empty"`` for ``"emailAddress": ""``.
+    - ``anonymous_fallback=False``: a missing or rejected token gets 401; True answers as
+      anonymous instead (200 with ``X-AUSERNAME: anonymous`` and nothing visible; ``/myself``
+      still 401), the trap reported for PATs on Jira 10.3.
+    - ``link_changes_revoke_tokens=True``: deleting the link (``remove_client``) or resetting
+      its secret (``reset_client_secret``) kills the tokens it issued.
+    - ``revocation_endpoint=False`` / ``introspection_endpoint=False``: none is documented;
+      True serves RFC 7009 ``/rest/oauth2/latest/revoke`` / RFC 7662 ``.../introspect``.
+
+    Not switches but documented facts: form-encoded token requests (a JSON body gets a 500),
+    parameters also read from the query string, no HTTP Basic client authentication,
+    single-use codes, refresh-token rotation that kills the old pair at once, scopes capped by
+    the link's scope, ``deploymentType: "Server"``, and Jira's 401 body.
+
+    Faults (``inject``) answer in place of Jira and change no state, except ``delay`` (answers
+    normally afterwards), ``no_refresh_token`` (a new access token; no new refresh token, the
+    old one stays valid) and ``lost_response`` (processed, then the connection is dropped).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        context_path: str = "",
+        server_title: str = "Simulated Jira",
+        version: str = "10.3.0",
+        code_ttl: int = 10,
+        access_token_ttl: int = 3600,
+        refresh_token_ttl: int = 7776000,
+        advertised_base_url: str | None = None,
+        require_pkce: bool = False,
+        accept_sha256_method: bool = False,
+        code_verifier_max_length: int = 127,
+        validate_client_secret: bool = True,
+        require_redirect_uri_on_refresh: bool = True,
+        exact_redirect_uri_match: bool = True,
+        allow_http_redirect_uri: bool = True,
+        token_response_scope: Literal["scope", "scopes"] | None = None,
+        refresh_ttl_from_first_grant: bool = True,
+        invalid_client_status: int = 401,
+        deny_redirects: bool = True,
+        hidden_email: Literal["omit", "empty"] = "omit",
+        anonymous_fallback: bool = False,
+        link_changes_revoke_tokens: bool = True,
+        revocation_endpoint: bool = False,
+        introspection_endpoint: bool = False,
+        users: Iterable[SimulatedUser] | None = None,
+        tls: bool = False,
+        verbose: bool = False,
+        max_log: int = 10000,
+    ) -> None:
+        options = SimulatorOptions(
+            server_title=server_title,
+            version=version,
+            advertised_base_url=advertised_base_url,
+            code_ttl=code_ttl,
+            access_token_ttl=access_token_ttl,
+            refresh_token_ttl=refresh_token_ttl,
+            require_pkce=require_pkce,
+            accept_sha256_method=accept_sha256_method,
+            code_verifier_max_length=code_verifier_max_length,
+            validate_client_secret=validate_client_secret,
+            require_redirect_uri_on_refresh=require_redirect_uri_on_refresh,
+            exact_redirect_uri_match=exact_redirect_uri_match,
+            allow_http_redirect_uri=allow_http_redirect_uri,
+            token_response_scope=token_response_scope,
+            refresh_ttl_from_first_grant=refresh_ttl_from_first_grant,
+            invalid_client_status=invalid_client_status,
+            deny_redirects=deny_redirects,
+            hidden_email=hidden_email,
+            anonymous_fallback=anonymous_fallback,
+            link_changes_revoke_tokens=link_changes_revoke_tokens,
+            revocation_endpoint=revocation_endpoint,
+            introspection_endpoint=introspection_endpoint,
+        )
+        super().__init__(
+            options=options,
+            host=host,
+            port=port,
+            context_path=context_path,
+            tls=tls,
+            users=users,
+            max_log=max_log,
+        )
+        self.verbose = verbose
+        self._server: HTTPServerThread | None = None
+        self._tls_dir: Path | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> JiraDCSimulator:
+        """Bind the socket and serve in a daemon thread; returns self for chaining."""
+        if self._server is not None:
+            raise SimulatorError("the simulator is already running")
+        server = HTTPServerThread(self.host, self._port, self._handle, verbose=self.verbose)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            cert, key, _ = self._certificate_files()
+            context.load_cert_chain(cert, key)
+            server.wrap_socket(
+                lambda sock: context.wrap_socket(
+                    sock, server_side=True, do_handshake_on_connect=False
+                )
+            )
+        self._port = server.port
+        self._server = server
+        server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections; safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> JiraDCSimulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._port else "not started"
+        return f"<JiraDCSimulator {self._options.server_title!r} {where}>"
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return self.base_url + AUTHORIZE_PATH
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.base_url + TOKEN_PATH
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/rest/api/2"
+
+    @property
+    def ca_cert_path(self) -> str:
+        """The CA certificate to trust when ``tls=True`` (for ``requests``' ``verify=``)."""
+        if not self.tls:
+            raise SimulatorError("the simulator was created with tls=False")
+        return str(self._certificate_files()[2])
+
+    def _certificate_files(self) -> tuple[Path, Path, Path]:
+        from jira_connect.testing._tls import write_certificates
+
+        if self._tls_dir is None:
+            self._tls_dir = Path(tempfile.mkdtemp(prefix="jira-simulator-"))
+            weakref.finalize(self, shutil.rmtree, self._tls_dir, True)
+            write_certificates(self._tls_dir, self.host)
+        return self._tls_dir / "cert.pem", self._tls_dir / "key.pem", self._tls_dir / "ca.pem"
+
+    # -- configuration and state -------------------------------------------------------------
+    @property
+    def options(self) -> SimulatorOptions:
+        return self._options
+
+    def configure(self, **changes: Any) -> SimulatorOptions:
+        """Change lifetimes or switches while running, e.g. ``configure(code_ttl=60)``."""
+        with self._lock:
+            self._options = dataclasses.replace(self._options, **changes)
+            return self._options
+
+    def reset(self) -> None:
+        """Forget codes, tokens, faults, the log, clock offsets and created issues.
+
+        Registered clients, users and options stay, so a module-level simulator can be reset
+        between tests.
+        """
+        with self._lock:
+            self._provider.forget_tokens()
+            self._faults.clear()
+            self._log.clear()
+            self._counts.clear()
+            self._clock_offset = 0.0
+            self._data = build_dataset(self._users)
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward, so codes and tokens expire without sleeping."""
+        with self._lock:
+            self._clock_offset += seconds
+
+    # -- clients (incoming links) ------------------------------------------------------------
+    def register_client(
+        self,
+        *,
+        redirect_uri: str,
+        scope: str = "WRITE",
+        name: str = "Example app",
+        client_id: str | None = None,
+        client_secret: str | None = None,
+    ) -> SimulatedClient:
+        """Create an incoming link, as a Jira admin does, and return its credentials."""
+        if not _scopes.is_valid_scope_string(scope):
+            raise ValueError(f"not a Jira DC scope string: {scope!r}")
+        parts = urlsplit(redirect_uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise ValueError(f"the Redirect URL must be an absolute http(s) URL: {redirect_uri!r}")
+        if parts.scheme == "http" and not self._options.allow_http_redirect_uri:
+            raise ValueError("the Redirect URL must use HTTPS (allow_http_redirect_uri=False)")
+        client = SimulatedClient(
+            client_id=client_id or secrets.token_hex(16),
+            client_secret=client_secret or secrets.token_hex(32),
+            redirect_uri=redirect_uri,
+            scope=" ".join(_scopes.split_scope(scope)),
+            name=name,
+        )
+        with self._lock:
+            if client.client_id in self._provider.clients:
+                raise ValueError(f"client_id already registered: {client.client_id}")
+            self._provider.clients[client.client_id] = client
+        return client
+
+    def client(self, client_id: str) -> SimulatedClient:
+        with self._lock:
+            try:
+                return self._provider.clients[client_id]
+            except KeyError:
+                raise SimulatorError(f"no client {client_id!r}") from None
+
+    @property
+    def clients(self) -> list[SimulatedClient]:
+        with self._lock:
+            return list(self._provider.clients.values())
+
+    def remove_client(self, client_id: str) -> None:
+        """Delete the incoming link (its tokens die with it unless the switch says otherwise)."""
+        with self._lock:
+            self.client(client_id)
+            del self._provider.clients[client_id]
+            if self._options.link_changes_revoke_tokens:
+                self._provider.revoke(client_id=client_id)
+
+    def reset_client_secret(self, client_id: str) -> SimulatedClient:
+        """Regenerate the link's secret, as the admin's "reset" does; returns the new client."""
+        with self._lock:
+            client = dataclasses.replace(
+                self.client(client_id), client_secret=secrets.token_hex(32)
+            )
+            self._provider.clients[client_id] = client
+            if self._options.link_changes_revoke_tokens:
+                self._provider.revoke(client_id=client_id)
+            return client
+
+    # -- users -------------------------------------------------------------------------------
+    @property
+    def users(self) -> list[SimulatedUser]:
+        with self._lock:
+            return list(self._users)
+
+    def user(self, name_or_key: str) -> SimulatedUser:
+        with self._lock:
+            found = self._find_user(name_or_key)
+        if found is None:
+            raise SimulatorError(f"no user {name_or_key!r}")
+        return found
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        key: str | None = None,
+        email_visible: bool = True,
+        active: bool = True,
+        time_zone: str = "UTC",
+        locale: str = "en_US",
+        groups: Sequence[str] = ("jira-software-users",),
+    ) -> SimulatedUser:
+        """Add a user who can log in on the consent page.
+
+        ``email_visible=False`` hides the email from the REST API, as Jira's email-visibility
+        setting does (see the ``hidden_email`` switch).
+        """
+        with self._lock:
+            if self._find_user(name) is not None or (key and self._find_user(key)):
+                raise ValueError(f"user already exists: {name!r}")
+            if key is None:
+                numbers = [
+                    int(u.key[8:]) for u in self._users if re.fullmatch(r"JIRAUSER\d+", u.key)
+                ]
+                key = f"JIRAUSER{max(numbers, default=9999) + 1}"
+            user = SimulatedUser(
+                key=key,
+                name=name,
+                display_name=display_name or name.title(),
+                email=email or f"{name}@example.com",
+                email_visible=email_visible,
+                active=active,
+                time_zone=time_zone,
+                locale=locale,
+                groups=tuple(groups),
+            )
+            self._users.append(user)
+            return user
+
+    def rename_user(self, name_or_key: str, new_name: str) -> SimulatedUser:
+        """Rename a login (the key stays): what a Jira admin may do at any time."""
+        with self._lock:
+            user = self.user(name_or_key)
+            if self._find_user(new_name) not in (None, user):
+                raise ValueError(f"user already exists: {new_name!r}")
+            renamed = dataclasses.replace(user, name=new_name)
+            self._users[self._users.index(user)] = renamed
+            return renamed
+
+    # -- admin-side state changes ------------------------------------------------------------
+    def revoke(self, *, user: str | None = None, client_id: str | None = None) -> int:
+        """Revoke what a user granted (their "Authorized applications" page) to one client or
+        all; with only ``client_id``, every user's grant to that client. Returns the number
+        of grants revoked."""
+        if user is None and client_id is None:
+            raise ValueError("revoke() needs a user, a client_id or both")
+        with self._lock:
+            user_key = self.user(user).key if user is not None else None
+            return self._provider.revoke(user_key=user_key, client_id=client_id)
+
+    def expire_access_tokens(self) -> None:
+        """Make every current access token expired (refresh tokens keep working)."""
+        with self._lock:
+            self._provider.expire_access_tokens(self.now())
+
+    def is_valid_access_token(self, token: str) -> bool:
+        with self._lock:
+            return self._provider.grant_for_access_token(token, self.now()) is not None
+
+    def is_valid_refresh_token(self, token: str) -> bool:
+        with self._lock:
+            return self._provider.grant_for_refresh_token(token, self.now()) is not None
+
+    # -- faults ------------------------------------------------------------------------------
+    def inject(
+        self,
+        target: FaultTarget,
+        fault: FaultKind,
+        *,
+        times: int | None = 1,
+        delay: float = 0.5,
+    ) -> None:
+        """Make the next ``times`` requests to ``target`` ("token", "api" or "authorize")
+        fail with ``fault`` (``times=None``: until ``clear_faults()``). Faults are used in the
+        order they were injected."""
+        if target not in FAULT_TARGETS:
+            raise ValueError(f"unknown fault target {target!r}; use one of {FAULT_TARGETS}")
+        if fault not in FAULTS_BY_TARGET[target]:
+            allowed = ", ".join(sorted(FAULTS_BY_TARGET[target]))
+            raise ValueError(f"fault {fault!r} does not apply to {target!r}; use one of {allowed}")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None for every request)")
+        with self._lock:
+            self._faults.append(Fault(target, fault, times, delay))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending_faults(self) -> list[InjectedFault]:
+        with self._lock:
+            return [InjectedFault(f.target, f.kind, f.remaining, f.delay) for f in self._faults]
+
+    # -- observability -----------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The request log, oldest first (capped at ``max_log`` records)."""
+        with self._lock:
+            return list(self._log)
+
+    def token_requests(self, grant_type: str | None = None) -> int:
+        """How many requests reached the token endpoint (faulted ones included)."""
+        return self._count("token", grant_type)
+
+    def api_requests(self, endpoint: str | None = None) -> int:
+        """How many REST calls arrived, optionally for one endpoint such as "myself"."""
+        return self._count("api", endpoint)
+
+    def authorize_requests(self) -> int:
+        return self._count("authorize", None)
+
+    def _count(self, target: str, detail: str | None) -> int:
+        with self._lock:
+            if detail is not None:
+                return self._counts[(target, detail)]
+            return sum(n for (kind, _), n in self._counts.items() if kind == target)
+
+    # -- browserless consent -----------------------------------------------------------------
+    def authorize_url(
+        self,
+        client: SimulatedClient,
+        *,
+        scope: str | None = None,
+        state: str | None = None,
+        code_challenge: str | None = None,
+        code_challenge_method: str | None = None,
+        redirect_uri: str | None = None,
+    ) -> str:
+        """Build an authorize URL for ``client``, for tests that play the client."""
+        params = {
+            "client_id": client.client_id,
+            "redirect_uri": redirect_uri or client.redirect_uri,
+            "response_type": "code",
+            "scope": scope,
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": code_challenge_method or ("S256" if code_challenge else None),
+        }
+        return _oauth.add_query(self.authorize_endpoint, params)
+
+    def authorize(
+        self, authorize_url: str, *, user: str = "alice", allow: bool = True, timeout: float = 10
+    ) -> str:
+        """Play the user: open ``authorize_url``, choose ``user`` and Allow (or Deny) on the
+        consent page, over real HTTP. Returns the URL Jira redirects to (the client's callback
+        with ``code``/``state`` or ``error``) without following it."""
+        status, location, body = self._http("GET", authorize_url, timeout=timeout)
+        if status != 302 or not location:
+            raise SimulatorError(f"authorize answered {status}, not a redirect: {_text(body)}")
+        consent = urlsplit(location)
+        if not consent.path.endswith(CONSENT_PATH):
+            return location  # an error sent straight back to the client
+        form = [
+            *parse_qsl(consent.query),
+            ("user", user),
+            ("decision", "approve" if allow else "deny"),
+        ]
+        consent_url = consent._replace(query="").geturl()
+        status, final, body = self._http("POST", consent_url, form=urlencode(form), timeout=timeout)
+        if status != 302 or not final:
+            raise SimulatorError(f"consent answered {status}, not a redirect: {_text(body)}")
+        return final
+
+    def _http(
+        self, method: str, url: str, *, form: str | None = None, timeout: float
+    ) -> tuple[int, str | None, bytes]:
+        parts = urlsplit(url)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            if self.tls:
+                context.load_verify_locations(self.ca_cert_path)
+            connection = http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=context)
+        else:
+            connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request(method, path or "/", body=form, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.getheader("Location"), response.read()
+        finally:
+            connection.close()
+
+
+def _text(body: bytes, limit: int = 300) -> str:
+    """A short plain-text rendering of an HTML or JSON body, for error messages."""
+    text = re.sub(
+        r"<(style|script)[^>]*>.*?</\1>", " ", body.decode("utf-8", "replace"), flags=re.S
+    )
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(text.split())[:limit]
+
+
+def main(argv: Sequence[str] | None = None, **kwargs: Any) -> int:
+    """Command-line entry point; see ``jira_connect.testing._cli.main``."""
+    from jira_connect.testing._cli import main as cli_main
+
+    return cli_main(argv, **kwargs)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
