@@ -31,6 +31,7 @@ DEFAULTS: Mapping[str, Any] = {
     "STATE_TTL": 600,
     "ALLOW_HTTP": False,
     "JIRA_HOSTS": (),
+    "REFRESH_RETRY_AFTER": 30,
 }
 
 Timeout = float | tuple[float, float]
@@ -145,6 +146,15 @@ class JiraConnectSettings:
     def REFRESH_LEEWAY(self) -> int:
         """Seconds before expiry at which an access token is refreshed before use."""
         return self._non_negative_int("REFRESH_LEEWAY")
+
+    @property
+    def REFRESH_RETRY_AFTER(self) -> int:
+        """Seconds to wait after a failed refresh (Jira down, 5xx) before asking Jira again.
+
+        Callers arriving meanwhile get ``JiraUnavailable`` at once, so a burst of
+        requests does not hammer a Jira that is struggling. 0 turns it off.
+        """
+        return self._non_negative_int("REFRESH_RETRY_AFTER")
 
     @property
     def STATE_TTL(self) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,18 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from jira_connect import oauth, signals, state, tenancy
 from jira_connect.conf import app_settings
-from jira_connect.exceptions import LinkAccessDenied
+from jira_connect.exceptions import (
+    JiraAuthenticationFailed,
+    JiraUnavailable,
+    LinkAccessDenied,
+    OAuthError,
+    ReauthorizationRequired,
+)
 from jira_connect.models import JiraConnection, JiraLink
 
 logger = logging.getLogger(__name__)
@@ -101,7 +110,9 @@ def complete_connection(
     client = oauth_client(link, pending.redirect_uri)
     tokens = oauth.exchange_code(client, code, pending.code_verifier)
     identity = oauth.fetch_identity(client, tokens.access_token)
-    connection, created = save_connection(request.user, link, tokens, identity)
+    connection, created = save_connection(
+        request.user, link, tokens, identity, pending.redirect_uri
+    )
     logger.info(
         "User %s connected link %s as Jira user %s", request.user.pk, link.slug, identity.key
     )
@@ -110,7 +121,11 @@ def complete_connection(
 
 @sensitive_variables()
 def save_connection(
-    user: Any, link: JiraLink, tokens: oauth.TokenSet, identity: oauth.JiraIdentity
+    user: Any,
+    link: JiraLink,
+    tokens: oauth.TokenSet,
+    identity: oauth.JiraIdentity,
+    pending_redirect_uri: str,
 ) -> tuple[JiraConnection, bool]:
     """Create or update the user's connection on ``link`` from a fresh grant."""
     now = timezone.now()
@@ -128,6 +143,7 @@ def save_connection(
                 "jira_name": identity.name,
                 "jira_display_name": identity.display_name,
                 "jira_email": identity.email,
+                "redirect_uri": pending_redirect_uri,
                 "last_refreshed_at": now,
                 "last_error": "",
                 "last_error_at": None,
@@ -157,3 +173,206 @@ def disconnect(connection: JiraConnection) -> None:
             )
         )
     logger.info("User %s disconnected link %s", user.pk, link.slug)
+
+
+# --- keeping tokens fresh -------------------------------------------------------------------------
+
+#: One lock per connection, so threads of one process queue here and not on the database.
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _connection_lock(pk: int) -> threading.Lock:
+    with _locks_guard:
+        lock = _locks.get(pk)
+        if lock is None:
+            lock = _locks[pk] = threading.Lock()
+        return lock
+
+
+def reconnect_url(connection: JiraConnection) -> str:
+    """Where the user goes to connect again: the link's connect page."""
+    return reverse("jira_connect:connect", args=[connection.link.slug])
+
+
+def _refresh_redirect_uri(connection: JiraConnection) -> str:
+    # The exact Redirect URL the grant was made with, which Jira may check again.
+    return connection.redirect_uri or app_settings.CALLBACK_URL
+
+
+@sensitive_variables()
+def refresh_connection(
+    connection: JiraConnection, *, stale_access_token: str | None = None, force: bool = False
+) -> JiraConnection:
+    """Make sure ``connection`` holds a usable access token, refreshing it at most once.
+
+    ``stale_access_token`` is the token the caller holds and found wanting
+    (about to expire, or answered 401): if the stored token already differs,
+    another thread or process refreshed meanwhile and its token is used, with
+    no request to Jira. ``force`` refreshes even a token that is not expiring
+    (``connection.refresh()``). Returns the connection with the current
+    tokens loaded; raises ``ReauthorizationRequired`` when Jira rejected the
+    grant and ``JiraUnavailable`` when Jira could not be asked.
+
+    Single flight: an in-process lock per connection, then the row lock
+    (``select_for_update``) inside a transaction, then a re-read of the row.
+    The new token pair is saved in the same transaction that read the old one.
+    """
+    with _connection_lock(connection.pk):
+        outcome: Exception | None = None
+        with transaction.atomic():
+            current = (
+                JiraConnection.objects.select_for_update()
+                .select_related("link")
+                .get(pk=connection.pk)
+            )
+            if current.status != JiraConnection.Status.ACTIVE:
+                outcome = _reauthorization_required(
+                    current, _("This Jira connection must be reconnected.")
+                )
+            elif _someone_else_refreshed(current, stale_access_token, force):
+                pass
+            else:
+                outcome = _refresh_locked(current)
+        if outcome is not None:
+            raise outcome
+        _copy_tokens(current, connection)
+        return connection
+
+
+def _someone_else_refreshed(current: JiraConnection, stale: str | None, force: bool) -> bool:
+    if stale is not None and current.access_token and current.access_token != stale:
+        return not current.is_expired(leeway=app_settings.REFRESH_LEEWAY)
+    if force or stale is not None:
+        return False
+    return bool(current.access_token) and not current.is_expired(leeway=app_settings.REFRESH_LEEWAY)
+
+
+def _refresh_locked(current: JiraConnection) -> Exception | None:
+    """Refresh under the row lock; return the exception to raise once the transaction commits."""
+    now = timezone.now()
+    if not current.refresh_token:
+        return _mark_reauth(current, "no refresh token", now)
+    retry_after = app_settings.REFRESH_RETRY_AFTER
+    if (
+        retry_after
+        and current.last_error_at is not None
+        and (current.last_refreshed_at is None or current.last_error_at > current.last_refreshed_at)
+        and now - current.last_error_at < timedelta(seconds=retry_after)
+    ):
+        return JiraUnavailable(
+            _("Jira failed moments ago (%(error)s); trying again after %(seconds)s seconds.")
+            % {"error": current.last_error, "seconds": retry_after}
+        )
+    client = oauth_client(current.link, _refresh_redirect_uri(current))
+    try:
+        tokens = oauth.refresh(client, current.refresh_token)
+    except OAuthError as err:
+        if err.error == "invalid_grant":
+            return _mark_reauth(current, str(err), now)
+        _record_failure(current, str(err), now, reauth=False, error=err)
+        return err
+    except JiraUnavailable as err:
+        _record_failure(current, str(err), now, reauth=False, error=err)
+        return err
+    current.access_token = tokens.access_token
+    if tokens.refresh_token:  # never replace a stored refresh token by nothing
+        current.refresh_token = tokens.refresh_token
+    current.expires_at = tokens.expires_at
+    if tokens.scope:
+        current.scope = tokens.scope
+    current.last_refreshed_at = now
+    current.last_error = ""
+    current.last_error_at = None
+    current.save(
+        update_fields=[
+            "access_token",
+            "refresh_token",
+            "expires_at",
+            "scope",
+            "last_refreshed_at",
+            "last_error",
+            "last_error_at",
+            "updated_at",
+        ]
+    )
+    refreshed = current
+    transaction.on_commit(
+        lambda: signals.token_refreshed.send(sender=JiraConnection, connection=refreshed)
+    )
+    logger.info("Refreshed the Jira tokens of connection %s", current.pk)
+    return None
+
+
+def _mark_reauth(current: JiraConnection, reason: str, now: datetime) -> Exception:
+    current.status = JiraConnection.Status.REAUTH_REQUIRED  # type: ignore[assignment]
+    _record_failure(current, reason, now, reauth=True, error=None)
+    return _reauthorization_required(
+        current, _("Jira no longer accepts this connection: please reconnect.")
+    )
+
+
+def _record_failure(
+    current: JiraConnection, reason: str, now: datetime, *, reauth: bool, error: Exception | None
+) -> None:
+    current.last_error = reason[:1000]
+    current.last_error_at = now
+    current.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
+    failed = current
+    transaction.on_commit(
+        lambda: signals.token_refresh_failed.send(
+            sender=JiraConnection, connection=failed, error=error, reauth_required=reauth
+        )
+    )
+    logger.warning(
+        "Refreshing the Jira tokens of connection %s failed%s: %s",
+        current.pk,
+        " (must reconnect)" if reauth else "",
+        reason,
+    )
+
+
+def _reauthorization_required(current: JiraConnection, message: str) -> ReauthorizationRequired:
+    return ReauthorizationRequired(
+        message, reconnect_url=reconnect_url(current), connection=current
+    )
+
+
+def _copy_tokens(source: JiraConnection, target: JiraConnection) -> None:
+    for name in (
+        "access_token",
+        "refresh_token",
+        "expires_at",
+        "scope",
+        "status",
+        "last_refreshed_at",
+        "last_error",
+        "last_error_at",
+    ):
+        setattr(target, name, getattr(source, name))
+
+
+def verify_connection(connection: JiraConnection) -> oauth.JiraIdentity:
+    """Ask Jira who the token belongs to and store the answer.
+
+    Refreshes first when the token is about to expire, and once more if Jira
+    rejects it. Raises ``ReauthorizationRequired`` when the grant is gone.
+    """
+    if connection.is_expired(leeway=app_settings.REFRESH_LEEWAY) or not connection.access_token:
+        refresh_connection(connection, stale_access_token=connection.access_token)
+    client = oauth_client(connection.link, _refresh_redirect_uri(connection) or "urn:unused")
+    try:
+        identity = oauth.fetch_identity(client, connection.access_token)
+    except JiraAuthenticationFailed:
+        refresh_connection(connection, stale_access_token=connection.access_token)
+        identity = oauth.fetch_identity(client, connection.access_token)
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        jira_key=identity.key,
+        jira_name=identity.name,
+        jira_display_name=identity.display_name,
+        jira_email=identity.email,
+        updated_at=timezone.now(),
+    )
+    connection.jira_key, connection.jira_name = identity.key, identity.name
+    connection.jira_display_name, connection.jira_email = identity.display_name, identity.email
+    return identity

@@ -25,6 +25,8 @@ from jira_connect.validators import normalize_base_url, validate_base_url
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+    from jira_connect.session import JiraSession
+
 
 class JiraLink(models.Model):
     """An incoming application link on one Jira Data Center server, for one tenant."""
@@ -168,6 +170,12 @@ class JiraConnection(models.Model):
     refresh_token = EncryptedTextField(_("refresh token"), blank=True, editable=False)
     expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
     scope = models.CharField(_("granted scope"), max_length=200, blank=True)
+    redirect_uri = models.CharField(
+        _("redirect URI"),
+        max_length=500,
+        blank=True,
+        help_text=_("The Redirect URL the grant was made with; sent again on every refresh."),
+    )
     status = models.CharField(
         _("status"),
         max_length=20,
@@ -212,6 +220,36 @@ class JiraConnection(models.Model):
     def is_connected(self) -> bool:
         # django-stubs types choice members as (value, label) tuples here.
         return self.status == ConnectionStatus.ACTIVE and bool(self.access_token)  # type: ignore[comparison-overlap]
+
+    def session(self) -> JiraSession:
+        """A ``requests.Session`` for Jira's REST API on the user's behalf.
+
+        Relative paths resolve against the link's base URL; the bearer token is
+        attached and refreshed by itself; every call has ``HTTP_TIMEOUT``.
+        Raises ``ReauthorizationRequired`` (from a call) when the user must
+        connect again. Use one session per thread.
+        """
+        from jira_connect.session import JiraSession
+
+        return JiraSession(self)
+
+    def refresh(self) -> None:
+        """Refresh the tokens now (single flight: at most one refresh across workers)."""
+        from jira_connect import lifecycle
+
+        lifecycle.refresh_connection(self, force=True)
+
+    def verify(self) -> None:
+        """Check the connection with Jira (``/rest/api/2/myself``) and update the identity."""
+        from jira_connect import lifecycle
+
+        lifecycle.verify_connection(self)
+
+    def disconnect(self) -> None:
+        """Forget this connection and its tokens (sends the ``disconnected`` signal)."""
+        from jira_connect import lifecycle
+
+        lifecycle.disconnect(self)
 
     def is_expired(self, leeway: int = 0, now: datetime | None = None) -> bool:
         """Whether the access token is expired, or will be within ``leeway`` seconds."""

@@ -1,0 +1,127 @@
+"""``connection.session()``: a ``requests.Session`` that is always authorised.
+
+The access token lives in the session object, so a call while it is valid
+costs no database query. It is refreshed, through the single-flight
+``lifecycle.refresh_connection``, shortly before it expires and once after a
+401 (Jira rotates tokens, so another worker may have refreshed and killed
+ours): one refresh and one retry, never more.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.utils import timezone
+
+from jira_connect import __version__, lifecycle
+from jira_connect.conf import app_settings
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from jira_connect.models import JiraConnection
+
+USER_AGENT = f"django-jira-connect/{__version__}"
+
+
+class JiraSession(requests.Session):
+    """A session bound to one connection's link; paths resolve against its base URL.
+
+    ``session.get("rest/api/2/myself")`` and ``session.get("/rest/api/2/myself")``
+    both go to ``{base_url}/rest/api/2/myself`` (the context path is kept);
+    absolute URLs on the same origin as the link work too. The bearer token is
+    never sent to another host.
+    """
+
+    def __init__(self, connection: JiraConnection) -> None:
+        super().__init__()
+        self._connection = connection
+        self._base_url = connection.link.base_url.rstrip("/") + "/"
+        self._origin = _origin(self._base_url)
+        self._token_lock = threading.Lock()
+        self._access_token: str = connection.access_token
+        self._expires_at: datetime | None = connection.expires_at
+        self.verify = lifecycle.tls_verify(connection.link)
+        self.headers["User-Agent"] = USER_AGENT
+        self.headers["Accept"] = "application/json"
+        # Never pick up credentials from ~/.netrc for Jira.
+        self.trust_env = False
+
+    def __repr__(self) -> str:
+        return f"<JiraSession connection={self._connection.pk} base_url={self._base_url!r}>"
+
+    @property
+    def connection(self) -> JiraConnection:
+        return self._connection
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        url = self._absolute(url.decode() if isinstance(url, bytes) else url)
+        kwargs.setdefault("timeout", app_settings.HTTP_TIMEOUT)
+        ours = _origin(url) == self._origin
+        if not ours:
+            return super().request(method, url, *args, **kwargs)
+        token = self._fresh_token()
+        response = self._send(method, url, token, *args, **kwargs)
+        if _rejected(response):
+            response.close()
+            token = self._refreshed_token(stale=token)
+            response = self._send(method, url, token, *args, **kwargs)
+        return response
+
+    def _send(
+        self, method: str | bytes, url: str, token: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["Authorization"] = f"Bearer {token}"
+        kwargs["headers"] = headers
+        return super().request(method, url, *args, **kwargs)
+
+    def _absolute(self, url: str) -> str:
+        if urlsplit(url).scheme:
+            return url
+        return urljoin(self._base_url, url.lstrip("/"))
+
+    def _fresh_token(self) -> str:
+        with self._token_lock:
+            leeway = app_settings.REFRESH_LEEWAY
+            expiring = (
+                self._expires_at is not None
+                and (self._expires_at - timezone.now()).total_seconds() <= leeway
+            )
+            if self._access_token and not expiring:
+                return self._access_token
+        return self._refreshed_token(stale=self._access_token)
+
+    def _refreshed_token(self, *, stale: str) -> str:
+        with self._token_lock:
+            if self._access_token != stale:  # another thread of this session refreshed
+                return self._access_token
+            connection = lifecycle.refresh_connection(self._connection, stale_access_token=stale)
+            self._access_token = str(connection.access_token)
+            self._expires_at = connection.expires_at
+            return self._access_token
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Drop the bearer token when a redirect leaves the link's origin."""
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        if prepared_request.url and _origin(prepared_request.url) != self._origin:
+            prepared_request.headers.pop("Authorization", None)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _rejected(response: requests.Response) -> bool:
+    """Jira did not take the token: a 401, or an answer made anonymously."""
+    if response.status_code == 401:
+        return True
+    return response.headers.get("X-AUSERNAME", "").lower() == "anonymous"

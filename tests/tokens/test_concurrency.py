@@ -1,0 +1,121 @@
+"""One refresh per expiry, whatever the number of threads and processes (DESIGN §4, invariant 10)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import connection as db
+
+from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.models import JiraConnection
+from tests.tokens.conftest import expire
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def call_in_threads(pk: int, threads: int) -> list[str]:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(threads)
+    lock = threading.Lock()
+
+    def call() -> None:
+        try:
+            session = JiraConnection.objects.select_related("link").get(pk=pk).session()
+            barrier.wait()
+            outcome = str(session.get("rest/api/2/myself").status_code)
+        except ReauthorizationRequired:
+            outcome = "ReauthorizationRequired"
+        except Exception as err:
+            outcome = f"{type(err).__name__}: {err}"
+        finally:
+            db.close()
+        with lock:
+            outcomes.append(outcome)
+
+    workers = [threading.Thread(target=call) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_share_one_refresh(connection, jira) -> None:
+    if db.vendor == "sqlite":
+        pytest.skip("SQLite's shared in-memory test database locks tables across threads")
+    expire(connection)
+    outcomes = call_in_threads(connection.pk, 16)
+    assert Counter(outcomes) == {"200": 16}
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def run_workers(pk: int, processes: int, threads: int) -> list[str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    settings = db.settings_dict
+    env["DATABASE_URL"] = (
+        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    )
+    start_at = time.time() + 3.0
+    children = [
+        subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "tests.tokens.race_worker",
+                str(pk),
+                str(threads),
+                str(start_at),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outcomes: list[str] = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        outcomes.extend(json.loads(out.strip().splitlines()[-1]))
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
+    """8 processes x 8 threads on one expired token: exactly one refresh, 64 successful calls."""
+    if db.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    expire(connection)
+    outcomes = run_workers(connection.pk, processes=8, threads=8)
+    assert Counter(outcomes) == {"200": 64}
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    stored = JiraConnection.objects.get()
+    assert jira.is_valid_access_token(stored.access_token)
+    assert stored.refresh_token
+    assert jira.is_valid_refresh_token(stored.refresh_token)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_revoked_grant_under_a_race(connection, jira) -> None:
+    """The same race with the grant revoked: one refresh attempt, everyone told to reconnect."""
+    if db.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    expire(connection)
+    jira.revoke(user="alice")
+    outcomes = run_workers(connection.pk, processes=8, threads=8)
+    assert Counter(outcomes) == {"ReauthorizationRequired": 64}
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED

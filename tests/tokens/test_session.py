@@ -1,0 +1,258 @@
+"""connection.session(): paths, headers, timeouts, refresh before expiry and after a 401."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+import requests
+from django.test import override_settings
+
+from jira_connect import __version__, signals
+from jira_connect.exceptions import JiraUnavailable, ReauthorizationRequired
+from jira_connect.models import JiraConnection
+from tests.tokens.conftest import expire
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent():
+    """Every request that went out through requests' adapter."""
+    captured: list[requests.PreparedRequest] = []
+    real = requests.adapters.HTTPAdapter.send
+
+    def spy(adapter, request, *args, **kwargs):
+        captured.append(request)
+        captured_kwargs.append(kwargs)
+        return real(adapter, request, *args, **kwargs)
+
+    captured_kwargs: list[dict[str, object]] = []
+    with mock.patch.object(requests.adapters.HTTPAdapter, "send", autospec=True, side_effect=spy):
+        yield captured, captured_kwargs
+
+
+def settings_with(**changes: object) -> dict[str, object]:
+    from django.conf import settings
+
+    return {**settings.JIRA_CONNECT, **changes}
+
+
+def test_relative_paths_keep_the_context_path(connection, jira) -> None:
+    session = connection.session()
+    for path in ("rest/api/2/myself", "/rest/api/2/myself", f"{jira.base_url}/rest/api/2/myself"):
+        response = session.get(path)
+        assert response.status_code == 200, path
+        assert response.json()["name"] == "alice"
+        assert response.url == f"{jira.base_url}/rest/api/2/myself"
+
+
+def test_headers_and_timeout(connection, sent) -> None:
+    requests_sent, kwargs = sent
+    connection.session().get("rest/api/2/myself")
+    request = requests_sent[-1]
+    assert request.headers["Authorization"] == f"Bearer {connection.access_token}"
+    assert request.headers["User-Agent"] == f"django-jira-connect/{__version__}"
+    assert kwargs[-1]["timeout"] == 10.0
+
+
+def test_caller_timeout_wins(connection, sent) -> None:
+    _, kwargs = sent
+    connection.session().get("rest/api/2/myself", timeout=(1, 2))
+    assert kwargs[-1]["timeout"] == (1, 2)
+
+
+def test_configured_timeout_applies(connection, jira) -> None:
+    jira.inject("api", "delay", delay=1.0)
+    with override_settings(JIRA_CONNECT=settings_with(HTTP_TIMEOUT=0.2)):
+        session = connection.session()
+        with pytest.raises(requests.Timeout):
+            session.get("rest/api/2/myself")
+
+
+def test_no_token_to_other_hosts(connection, sent) -> None:
+    requests_sent, _ = sent
+    session = connection.session()
+    with pytest.raises(requests.ConnectionError):
+        session.get("http://127.0.0.1:9/elsewhere", timeout=0.5)
+    assert "Authorization" not in requests_sent[-1].headers
+
+
+def test_no_database_query_while_the_token_is_valid(connection, django_assert_num_queries) -> None:
+    session = connection.session()
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            assert session.get("rest/api/2/myself").status_code == 200
+
+
+def test_expired_token_is_refreshed_before_the_call(
+    connection, jira, django_capture_on_commit_callbacks
+) -> None:
+    old_access, old_refresh = connection.access_token, connection.refresh_token
+    expire(connection)
+    received = []
+    signals.token_refreshed.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = connection.session().get("rest/api/2/myself")
+    finally:
+        signals.token_refreshed.disconnect(dispatch_uid="t")
+    assert response.status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    stored = JiraConnection.objects.get()
+    assert stored.access_token != old_access
+    assert stored.refresh_token != old_refresh
+    assert jira.is_valid_access_token(stored.access_token)
+    assert not jira.is_valid_access_token(old_access)
+    assert stored.last_refreshed_at is not None
+    assert len(received) == 1
+
+
+def test_token_within_leeway_is_refreshed(connection, jira) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    connection.expires_at = timezone.now() + timedelta(seconds=30)
+    connection.session().get("rest/api/2/myself")
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_401_after_another_worker_refreshed_uses_their_token(connection, jira) -> None:
+    stale_session = connection.session()
+    other = JiraConnection.objects.get()
+    other.refresh()  # another worker rotates the tokens: the stale session's token is dead
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    response = stale_session.get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 1  # no second refresh
+
+
+def test_one_refresh_and_one_retry_never_more(connection, jira) -> None:
+    jira.inject("api", "unauthorized", times=5)
+    before = jira.api_requests()
+    response = connection.session().get("rest/api/2/myself")
+    assert response.status_code == 401
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    assert jira.api_requests() - before == 2
+
+
+def test_anonymous_answer_counts_as_rejected(connection, jira) -> None:
+    jira.inject("api", "anonymous")
+    response = connection.session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert response.headers["X-AUSERNAME"] == "alice"
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_revoked_grant_needs_reconnect(
+    connection, jira, django_capture_on_commit_callbacks
+) -> None:
+    jira.revoke(user="alice")
+    received = []
+    signals.token_refresh_failed.connect(
+        lambda **kw: received.append(kw), weak=False, dispatch_uid="f"
+    )
+    try:
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(ReauthorizationRequired) as info,
+        ):
+            connection.session().get("rest/api/2/myself")
+    finally:
+        signals.token_refresh_failed.disconnect(dispatch_uid="f")
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    stored = JiraConnection.objects.get()
+    assert stored.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert "invalid_grant" in stored.last_error
+    assert stored.refresh_token == connection.refresh_token  # kept, never replaced by nothing
+    assert received[0]["reauth_required"] is True
+    # Later calls fail at once, without asking Jira again.
+    before = jira.token_requests()
+    with pytest.raises(ReauthorizationRequired):
+        JiraConnection.objects.get().session().get("rest/api/2/myself")
+    assert jira.token_requests() == before
+
+
+def test_reauth_shows_reconnect_on_the_connections_page(connection, jira, browser) -> None:
+    jira.revoke(user="alice")
+    with pytest.raises(ReauthorizationRequired):
+        connection.session().get("rest/api/2/myself")
+    html = browser.get("/jira/").content.decode()
+    assert "Reconnect" in html
+    assert "Must reconnect" in html
+
+
+@pytest.mark.parametrize(
+    "fault", ["server_error", "bad_gateway_html", "malformed_json", "reset", "no_access_token"]
+)
+def test_transient_refresh_failure_keeps_tokens(connection, jira, fault) -> None:
+    expire(connection)
+    before = JiraConnection.objects.get()
+    jira.inject("token", fault)
+    with pytest.raises(JiraUnavailable) as info:
+        connection.session().get("rest/api/2/myself")
+    assert info.value.retryable
+    stored = JiraConnection.objects.get()
+    assert stored.status == JiraConnection.Status.ACTIVE
+    assert (stored.access_token, stored.refresh_token) == (
+        before.access_token,
+        before.refresh_token,
+    )
+    assert stored.last_error
+    assert stored.last_error_at is not None
+
+
+def test_cool_down_after_a_transient_failure(connection, jira) -> None:
+    expire(connection)
+    jira.inject("token", "server_error")
+    with pytest.raises(JiraUnavailable):
+        connection.session().get("rest/api/2/myself")
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    for _ in range(3):
+        with pytest.raises(JiraUnavailable, match="moments ago"):
+            JiraConnection.objects.get().session().get("rest/api/2/myself")
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    with override_settings(JIRA_CONNECT=settings_with(REFRESH_RETRY_AFTER=0)):
+        assert JiraConnection.objects.get().session().get("rest/api/2/myself").status_code == 200
+    stored = JiraConnection.objects.get()
+    assert stored.last_error == ""
+
+
+def test_refresh_without_new_refresh_token_keeps_the_old_one(connection, jira) -> None:
+    jira.inject("token", "no_refresh_token")
+    old_refresh = connection.refresh_token
+    connection.refresh()
+    stored = JiraConnection.objects.get()
+    assert stored.refresh_token == old_refresh
+    assert jira.is_valid_access_token(stored.access_token)
+
+
+def test_refresh_sends_the_grant_redirect_uri(connection, jira) -> None:
+    # The simulator requires redirect_uri on refresh by default, and it must match.
+    assert jira.options.require_redirect_uri_on_refresh
+    connection.refresh()
+    assert connection.redirect_uri == "http://testserver/jira/callback/"
+
+
+def test_verify_updates_the_identity(connection, jira) -> None:
+    jira.rename_user("alice", "alice.renamed")
+    connection.verify()
+    assert JiraConnection.objects.get().jira_name == "alice.renamed"
+
+
+def test_verify_refreshes_a_rejected_token(connection, jira) -> None:
+    jira.expire_access_tokens()
+    connection.verify()
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_disconnect_method(connection) -> None:
+    connection.disconnect()
+    assert not JiraConnection.objects.exists()
+
+
+def test_repr_holds_no_token(connection) -> None:
+    session = connection.session()
+    assert connection.access_token not in repr(session)
+    assert connection.access_token not in repr(connection)
