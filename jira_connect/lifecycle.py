@@ -12,6 +12,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -218,8 +219,53 @@ def refresh_connection(
     (``select_for_update``) inside a transaction, then a re-read of the row.
     The new token pair is saved in the same transaction that read the old one.
     """
+    leeway = app_settings.REFRESH_LEEWAY
+
+    def needs_refresh(current: JiraConnection) -> bool:
+        if force or not current.access_token:
+            return True
+        if stale_access_token is not None and current.access_token == stale_access_token:
+            return True  # the caller's token is wanting, and nobody replaced it yet
+        return current.is_expired(leeway=leeway)
+
+    _single_flight(connection, needs_refresh)
+    return connection
+
+
+def refresh_if_due(
+    connection: JiraConnection, *, within: int, refreshed_before: datetime | None = None
+) -> bool:
+    """Refresh when the token expires within ``within`` seconds, or was last refreshed
+    before ``refreshed_before`` (so an idle user's refresh token does not run out).
+
+    Decided again under the row lock, so many workers running this at once
+    refresh each connection once. Returns whether this call refreshed.
+    """
+
+    def due(current: JiraConnection) -> bool:
+        if current.is_expired(leeway=within) or not current.access_token:
+            return True
+        last = current.last_refreshed_at or current.created_at
+        return refreshed_before is not None and last < refreshed_before
+
+    return _single_flight(connection, due)
+
+
+def _single_flight(
+    connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+) -> bool:
+    """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read.
+
+    An in-process lock per connection first (threads queue here, not on the
+    database), then ``select_for_update`` inside a transaction, then the
+    re-read: another worker may have refreshed meanwhile, and then its token
+    is used. The new token pair is saved in the transaction that read the
+    old one. Raises once the transaction has committed, so a status change
+    to ``reauth_required`` is stored before the caller hears about it.
+    """
     with _connection_lock(connection.pk):
         outcome: Exception | None = None
+        refreshed = False
         with transaction.atomic():
             current = (
                 JiraConnection.objects.select_for_update()
@@ -230,22 +276,13 @@ def refresh_connection(
                 outcome = _reauthorization_required(
                     current, _("This Jira connection must be reconnected.")
                 )
-            elif _someone_else_refreshed(current, stale_access_token, force):
-                pass
-            else:
+            elif needs_refresh(current):
                 outcome = _refresh_locked(current)
+                refreshed = outcome is None
+        _copy_tokens(current, connection)
         if outcome is not None:
             raise outcome
-        _copy_tokens(current, connection)
-        return connection
-
-
-def _someone_else_refreshed(current: JiraConnection, stale: str | None, force: bool) -> bool:
-    if stale is not None and current.access_token and current.access_token != stale:
-        return not current.is_expired(leeway=app_settings.REFRESH_LEEWAY)
-    if force or stale is not None:
-        return False
-    return bool(current.access_token) and not current.is_expired(leeway=app_settings.REFRESH_LEEWAY)
+        return refreshed
 
 
 def _refresh_locked(current: JiraConnection) -> Exception | None:

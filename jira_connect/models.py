@@ -132,6 +132,18 @@ class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
     def active(self) -> JiraConnectionQuerySet:
         return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)  # type: ignore[no-any-return]
 
+    def due_for_refresh(
+        self, *, within: int, refreshed_before: datetime | None = None
+    ) -> JiraConnectionQuerySet:
+        """Active connections whose access token expires within ``within`` seconds, or
+        (with ``refreshed_before``) whose tokens were last refreshed before then."""
+        now = timezone.now()
+        due = models.Q(expires_at__lte=now + timedelta(seconds=within))
+        if refreshed_before is not None:
+            due |= models.Q(last_refreshed_at__lt=refreshed_before)
+            due |= models.Q(last_refreshed_at__isnull=True, created_at__lt=refreshed_before)
+        return self.active().filter(refresh_token__isnull=False).filter(due)  # type: ignore[no-any-return]
+
     def for_user(
         self, user: AbstractBaseUser | AnonymousUser, link: JiraLink | str
     ) -> JiraConnection:

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jira_connect import refresher
+from jira_connect.models import JiraLink
+
+
+class Command(BaseCommand):
+    help = (
+        "Refresh the Jira tokens that expire soon, and those of idle users before their refresh "
+        "token runs out. Safe to run on several machines at once. Exits with status 1 when a "
+        "refresh failed for a reason that may pass (Jira down)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--within",
+            type=int,
+            default=refresher.DEFAULT_WITHIN,
+            help=f"Refresh access tokens expiring within this many seconds (default {refresher.DEFAULT_WITHIN}).",
+        )
+        parser.add_argument(
+            "--idle-days",
+            type=int,
+            default=refresher.DEFAULT_IDLE_DAYS,
+            help="Also refresh connections not refreshed for this many days, so their refresh "
+            f"token does not expire (default {refresher.DEFAULT_IDLE_DAYS}; 0 turns it off).",
+        )
+        parser.add_argument("--link", default="", help="Only this link (its slug).")
+        parser.add_argument("--tenant", default=None, help="Only links of this tenant.")
+        parser.add_argument("--workers", type=int, default=8, help="Refreshes at once (default 8).")
+        parser.add_argument("--dry-run", action="store_true", help="Only count what is due.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        within, idle_days, workers = options["within"], options["idle_days"], options["workers"]
+        if within < 0 or idle_days < 0:
+            raise CommandError("--within and --idle-days must be 0 or more.")
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
+        if options["link"] and not JiraLink.objects.filter(slug=options["link"]).exists():
+            raise CommandError(f"No Jira link with the slug {options['link']!r}.")
+        pks = refresher.due_connections(
+            within=within,
+            idle_days=idle_days or None,
+            link=options["link"],
+            tenant=options["tenant"],
+        )
+        if options["dry_run"]:
+            self.stdout.write(
+                f"{len(pks)} connections are due for a refresh (dry run: nothing done)."
+            )
+            return
+        interactive = self.stdout.isatty() and options["verbosity"] > 0
+
+        def progress(summary: refresher.RefreshSummary) -> None:
+            done = summary.refreshed + summary.fresh + summary.reauth_required + summary.failed
+            if interactive and (done == summary.total or done % 25 == 0):
+                width = 30
+                filled = width * done // max(summary.total, 1)
+                self.stdout.write(
+                    f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{summary.total}", ending=""
+                )
+                self.stdout.flush()
+
+        summary = refresher.refresh_due(
+            pks, workers=workers, within=within, idle_days=idle_days or None, progress=progress
+        )
+        if interactive and pks:
+            self.stdout.write("")
+        style = self.style.ERROR if summary.failed else self.style.SUCCESS
+        self.stdout.write(style(str(summary)))
+        if summary.failed:
+            sys.exit(1)

@@ -1,0 +1,143 @@
+"""Proactive refresh: renew tokens before users need them, many at a time.
+
+Used by ``manage.py jira_connect_refresh`` and the optional Celery task. It
+keeps two kinds of connection alive: those whose access token is about to
+expire, and idle ones whose refresh token (90 days on Jira by default) would
+otherwise run out, logging their users out. Each refresh goes through
+``lifecycle.refresh_if_due``, so it is safe to run on many machines at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import close_old_connections
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from jira_connect import lifecycle
+from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
+from jira_connect.models import JiraConnection
+
+logger = logging.getLogger(__name__)
+
+#: Refresh tokens not renewed for this many days are renewed, well inside Jira's 90.
+DEFAULT_IDLE_DAYS = 30
+#: Access tokens expiring within this many seconds are renewed.
+DEFAULT_WITHIN = 600
+
+
+@dataclass
+class RefreshSummary:
+    total: int = 0
+    refreshed: int = 0
+    fresh: int = 0
+    reauth_required: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.total} due: {self.refreshed} refreshed, {self.fresh} already fresh, "
+            f"{self.reauth_required} need to reconnect, {self.failed} failed"
+        )
+
+
+def due_connections(
+    *,
+    within: int = DEFAULT_WITHIN,
+    idle_days: int | None = DEFAULT_IDLE_DAYS,
+    link: str = "",
+    tenant: str | None = None,
+) -> list[int]:
+    """Primary keys of the connections due for a refresh (small: ints only, not rows)."""
+    refreshed_before = timezone.now() - timedelta(days=idle_days) if idle_days else None
+    connections = JiraConnection.objects.due_for_refresh(
+        within=within, refreshed_before=refreshed_before
+    )
+    if link:
+        connections = connections.filter(link__slug=link)
+    if tenant is not None:
+        connections = connections.filter(link__tenant=tenant)
+    return list(connections.order_by("expires_at", "pk").values_list("pk", flat=True))
+
+
+def refresh_one(
+    pk: int, *, within: int = DEFAULT_WITHIN, idle_days: int | None = DEFAULT_IDLE_DAYS
+) -> str:
+    """Refresh one connection if still due; returns "refreshed", "fresh", "reauth_required" or "failed"."""
+    refreshed_before = timezone.now() - timedelta(days=idle_days) if idle_days else None
+    connection = JiraConnection.objects.select_related("link").filter(pk=pk).first()
+    if connection is None:
+        return "fresh"  # disconnected meanwhile
+    try:
+        refreshed = lifecycle.refresh_if_due(
+            connection, within=within, refreshed_before=refreshed_before
+        )
+    except ReauthorizationRequired:
+        return "reauth_required"
+    except JiraConnectError as err:
+        logger.warning("Proactive refresh of connection %s failed: %s", pk, err)
+        return "failed"
+    return "refreshed" if refreshed else "fresh"
+
+
+def refresh_due(
+    pks: list[int],
+    *,
+    workers: int = 8,
+    within: int = DEFAULT_WITHIN,
+    idle_days: int | None = DEFAULT_IDLE_DAYS,
+    progress: Callable[[RefreshSummary], None] | None = None,
+) -> RefreshSummary:
+    """Refresh ``pks`` with ``workers`` threads, each holding one database connection.
+
+    One worker (and always on SQLite, which serialises writers anyway) runs in
+    the calling thread.
+    """
+    summary = RefreshSummary(total=len(pks))
+    if db_connection.vendor == "sqlite":
+        workers = 1
+    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for pk in pks:
+        work.put(pk)
+    lock = threading.Lock()
+
+    def work_through() -> None:
+        for pk in _drain(work):
+            outcome = refresh_one(pk, within=within, idle_days=idle_days)
+            with lock:
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+                if progress is not None:
+                    progress(summary)
+
+    def worker() -> None:
+        try:
+            work_through()
+        finally:
+            db_connection.close()
+
+    workers = max(1, min(workers, len(pks)))
+    if workers == 1:
+        work_through()
+        return summary
+    threads = [threading.Thread(target=worker, name=f"jira-refresh-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    return summary
+
+
+def _drain(work: queue.SimpleQueue[int]) -> Iterator[int]:
+    while True:
+        try:
+            yield work.get_nowait()
+        except queue.Empty:
+            return

@@ -1,0 +1,149 @@
+"""manage.py jira_connect_refresh: what is due, refreshed once each, summarised honestly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from jira_connect import oauth
+from jira_connect.models import JiraConnection
+from tests.flow.conftest import CALLBACK
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def grant(jira, link, user_factory):
+    """Make a connection with real tokens from the simulator, without the browser dance."""
+    client = oauth.OAuthClient(
+        base_url=link.base_url,
+        client_id=link.client_id,
+        client_secret=link.client_secret,
+        redirect_uri=CALLBACK,
+        scope="WRITE",
+        allow_http=True,
+    )
+
+    def make(expires_in: timedelta = timedelta(hours=1), **fields) -> JiraConnection:
+        request = oauth.start_authorization(client)
+        callback = jira.authorize(request.url, user="alice")
+        code = dict(part.split("=", 1) for part in callback.split("?", 1)[1].split("&"))["code"]
+        tokens = oauth.exchange_code(client, code, request.code_verifier)
+        values = {
+            "link": link,
+            "user": user_factory(),
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+            "expires_at": timezone.now() + expires_in,
+            "redirect_uri": CALLBACK,
+            "last_refreshed_at": timezone.now(),
+            "jira_key": "JIRAUSER10000",
+        }
+        values.update(fields)
+        return JiraConnection.objects.create(**values)
+
+    return make
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("jira_connect_refresh", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
+    soon = grant(expires_in=timedelta(minutes=2))
+    expired = grant(expires_in=timedelta(minutes=-5))
+    idle = grant(last_refreshed_at=timezone.now() - timedelta(days=40))
+    fresh = grant()
+    broken = grant(expires_in=timedelta(minutes=-5), status=JiraConnection.Status.REAUTH_REQUIRED)
+    no_refresh = grant(expires_in=timedelta(minutes=-5), refresh_token="")
+    before = {c.pk: c.access_token for c in JiraConnection.objects.all()}
+    output = run("--workers", "1")
+    assert "3 due: 3 refreshed, 0 already fresh, 0 need to reconnect, 0 failed" in output
+    assert jira.token_requests(grant_type="refresh_token") == 3
+    after = {c.pk: c for c in JiraConnection.objects.all()}
+    for connection in (soon, expired, idle):
+        assert after[connection.pk].access_token != before[connection.pk]
+        assert jira.is_valid_access_token(after[connection.pk].access_token)
+    for connection in (fresh, broken, no_refresh):
+        assert after[connection.pk].access_token == before[connection.pk]
+
+
+def test_running_again_finds_nothing(grant, jira) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    run()
+    assert "0 due" in run()
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_dry_run(grant, jira) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    assert "1 connections are due" in run("--dry-run")
+    assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+def test_idle_days_zero_turns_idle_refresh_off(grant, jira) -> None:
+    grant(last_refreshed_at=timezone.now() - timedelta(days=40))
+    assert "0 due" in run("--idle-days", "0")
+
+
+def test_link_and_tenant_filters(grant, jira, link) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    assert "0 due" in run("--tenant", "someone-else")
+    assert "1 connections are due" in run("--dry-run", "--link", link.slug)
+    with pytest.raises(CommandError, match="No Jira link"):
+        run("--link", "nope")
+
+
+def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    jira.revoke(user="alice")
+    output = run()
+    assert "1 need to reconnect, 0 failed" in output
+    assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
+
+
+def test_transient_failures_exit_non_zero(grant, jira) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    grant(expires_in=timedelta(minutes=-5))
+    jira.inject("token", "server_error", times=1)
+    with pytest.raises(SystemExit) as info:
+        run("--workers", "1")
+    assert info.value.code == 1
+    assert jira.token_requests(grant_type="refresh_token") == 2
+
+
+@pytest.mark.parametrize("args", [["--workers", "0"], ["--within", "-1"]])
+def test_bad_arguments(args) -> None:
+    with pytest.raises(CommandError):
+        run(*args)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_refresh_each_connection_once(grant, jira) -> None:
+    """Two runs at once, 8 workers each (as two machines would): one refresh per connection."""
+    import threading
+
+    from django.db import connection as db
+
+    if db.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    for _ in range(20):
+        grant(expires_in=timedelta(minutes=-5))
+    outputs: list[str] = []
+    runs = [
+        threading.Thread(target=lambda: outputs.append(run("--workers", "8"))) for _ in range(2)
+    ]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    assert jira.token_requests(grant_type="refresh_token") == 20
+    assert all(jira.is_valid_access_token(c.access_token) for c in JiraConnection.objects.all())
+    assert sum(int(out.split(" refreshed")[0].split()[-1]) for out in outputs) == 20
