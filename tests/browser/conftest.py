@@ -1,0 +1,177 @@
+"""The demo stack for the browser tests: two simulated Jiras, the example project, Chromium.
+
+Everything runs on ephemeral loopback ports: the simulators in this process, the example project
+as ``manage.py runserver`` in a subprocess on a fresh SQLite database, and Debian's Chromium
+(``scripts/install-browser``) driven by Playwright. Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from jira_connect.testing import JiraDCSimulator
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT = 30.0
+# What demo_setup registers on each link: the simulators must know the same client.
+DEMO_CLIENTS = {
+    "acme": ("acme-demo-client", "acme-demo-secret"),
+    "globex": ("globex-demo-client", "globex-demo-secret"),
+}
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    url: str
+    acme: JiraDCSimulator
+    globex: JiraDCSimulator
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"runserver exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (loopback http)
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    pytest.fail(
+        f"runserver did not answer on {url} in {SERVER_START_TIMEOUT:.0f}s:\n{log.read_text()}"
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """The example project seeded by ``demo_setup`` and served against two simulated Jiras."""
+    tmp = tmp_path_factory.mktemp("demo-site")
+    port = free_port()
+    site_url = f"http://127.0.0.1:{port}"
+    with (
+        JiraDCSimulator(context_path="/jira", server_title="Acme Jira") as acme,
+        JiraDCSimulator(server_title="Globex Jira") as globex,
+    ):
+        for slug, jira in (("acme", acme), ("globex", globex)):
+            client_id, client_secret = DEMO_CLIENTS[slug]
+            jira.register_client(
+                redirect_uri=f"{site_url}/jira/callback/",
+                client_id=client_id,
+                client_secret=client_secret,
+                scope="WRITE",
+                name="Example site",
+            )
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        env.update(
+            DJANGO_SETTINGS_MODULE="example_project.settings",
+            DATABASE_URL=f"sqlite:///{tmp / 'demo.sqlite3'}",
+            DEBUG="True",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+        )
+        manage("migrate", "--noinput", "-v0", env=env)
+        manage(
+            "demo_setup",
+            "--site-url",
+            site_url,
+            "--acme-url",
+            acme.base_url,
+            "--globex-url",
+            globex.base_url,
+            env=env,
+        )
+        log = tmp / "runserver.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(  # noqa: S603
+                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until_serving(f"{site_url}/accounts/login/", server, log)
+            yield DemoSite(url=site_url, acme=acme, globex=globex)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, through Playwright (skipped when either is missing)."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (scripts/test installs it)"
+    )
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser, demo_site: DemoSite) -> Iterator[Page]:
+    """A fresh browser profile (no cookies) on the demo site."""
+    context = chromium.new_context(base_url=demo_site.url, viewport={"width": 1024, "height": 720})
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
