@@ -1,15 +1,34 @@
-"""Admin for links and connections. Secrets are never displayed, not even partly."""
+"""Admin for links and connections.
+
+Staff set a link up once, following Atlassian's own steps, and come back
+when something breaks: the pages say what to do in Jira, show the Redirect
+URL to paste, test a link on demand, and act on connections row by row.
+Secrets are never displayed, not even partly: the client secret is
+write-only, tokens show only as "present".
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+import requests
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
+from jira_connect import lifecycle, linkcheck
+from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
 from jira_connect.forms import JiraLinkForm
 from jira_connect.models import JiraConnection, JiraLink
 
@@ -27,17 +46,141 @@ class NoSecretLookupsMixin:
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc, no-any-return]
 
 
+def redirect_url(request: HttpRequest) -> str:
+    """The Redirect URL staff paste into Jira's incoming link."""
+    return lifecycle.redirect_uri_for(request)
+
+
 @admin.register(JiraLink)
 class JiraLinkAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = JiraLinkForm
-    list_display = ("name", "slug", "tenant", "base_url", "scope", "is_active")
+    change_form_template = "admin/jira_connect/jiralink/change_form.html"
+    list_display = ("name", "slug", "tenant", "base_url", "scope", "is_active", "connection_count")
     list_filter = ("is_active", "tenant")
     search_fields = ("name", "slug", "tenant", "base_url", "client_id")
     prepopulated_fields = {"slug": ("name",)}
+    actions = ("test_links",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: JiraLink | None = None) -> Any:
+        in_jira = format_html(
+            "{}<ol><li>{}</li><li>{} <code class='jira-connect-redirect-url'>{}</code></li><li>{}</li></ol>",
+            _("First, in Jira, as a Jira administrator:"),
+            _(
+                "Administration > Applications > Application links > Create link > External application > Incoming."
+            ),
+            _("Name it after this site and paste this Redirect URL:"),
+            redirect_url(request),
+            _(
+                "Choose the permission (usually Write), save, and copy the Client ID and Client secret Jira shows."
+            ),
+        )
+        # Without change permission the admin renders every field read-only from the
+        # model's value: the secret must then not be a field at all.
+        secret = "client_secret" if self.has_change_permission(request, obj) else "secret_status"
+        return (
+            (None, {"fields": ("name", "slug", "tenant", "is_active")}),
+            (
+                _("The incoming link in Jira"),
+                {
+                    "description": in_jira,
+                    "fields": ("base_url", "client_id", secret, "scope"),
+                },
+            ),
+            (
+                _("TLS"),
+                {
+                    "classes": ("collapse",),
+                    "description": _(
+                        "Only for a Jira whose certificate is signed by your own certificate authority."
+                    ),
+                    "fields": ("verify_tls", "ca_bundle"),
+                },
+            ),
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: JiraLink | None = None) -> Any:
+        if self.has_change_permission(request, obj):
+            return ()
+        return ("secret_status",)
+
+    @admin.display(description=_("client secret"))
+    def secret_status(self, obj: JiraLink) -> str:
+        stored = JiraLink.objects.filter(pk=obj.pk, client_secret__isnull=False).exists()
+        return str(_("stored (never shown)") if stored else _("not set"))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JiraLink]:
+        queryset: QuerySet[JiraLink] = super().get_queryset(request)
+        return queryset.annotate(_connection_count=Count("connections"))  # type: ignore[no-any-return]
+
+    @admin.display(description=_("connections"), ordering="_connection_count")
+    def connection_count(self, obj: JiraLink) -> Any:
+        count = getattr(obj, "_connection_count", 0)
+        url = reverse("admin:jira_connect_jiraconnection_changelist") + f"?link__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, count)
 
     @method_decorator(sensitive_post_parameters("client_secret"))
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return super().changeform_view(request, *args, **kwargs)
+
+    def get_urls(self) -> list[URLPattern]:
+        test_view = self.admin_site.admin_view(self.test_link_view)
+        return [
+            path("<path:object_id>/test/", test_view, name="jira_connect_jiralink_test"),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def test_link_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        link = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, link):
+            raise PermissionDenied
+        report = linkcheck.check_link(link, redirect_uri=redirect_url(request))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Test of %(link)s") % {"link": link.name},
+            "opts": self.model._meta,
+            "original": link,
+            "report": report,
+            "redirect_url": redirect_url(request),
+        }
+        return TemplateResponse(request, "admin/jira_connect/jiralink/test_result.html", context)
+
+    @admin.action(description=_("Test the selected links"), permissions=["change"])
+    def test_links(self, request: HttpRequest, queryset: QuerySet[JiraLink]) -> None:
+        for link in queryset:
+            report = linkcheck.check_link(link, redirect_uri=redirect_url(request))
+            details = "; ".join(
+                f"{step.title}{': ' + step.detail if step.detail else ''}"
+                for step in report.steps
+                if step.ok is not True
+            )
+            level = messages.SUCCESS if report.ok else messages.ERROR
+            self.message_user(request, f"{report.summary()} {details}".strip(), level)
+
+
+class TenantFilter(admin.SimpleListFilter):
+    title = _("tenant")
+    parameter_name = "tenant"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        tenants = JiraLink.objects.order_by("tenant").values_list("tenant", flat=True).distinct()
+        return [(tenant or "-", tenant or str(_("(no tenant)"))) for tenant in tenants]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        filtered: QuerySet[Any] = queryset.filter(link__tenant="" if value == "-" else value)
+        return filtered
+
+
+def _user_search_fields() -> tuple[str, ...]:
+    user_model = get_user_model()
+    fields = [f"user__{user_model.USERNAME_FIELD}"]
+    email_field = getattr(user_model, "EMAIL_FIELD", None)
+    if email_field and email_field != user_model.USERNAME_FIELD:
+        fields.append(f"user__{email_field}")
+    return tuple(fields)
 
 
 @admin.register(JiraConnection)
@@ -45,20 +188,27 @@ class JiraConnectionAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: igno
     list_display = (
         "user",
         "link",
-        "jira_display_name",
+        "tenant",
+        "jira_identity",
         "status",
         "expires_at",
         "last_refreshed_at",
+        "last_error_short",
     )
-    list_filter = ("status", "link")
+    list_filter = ("status", "link", TenantFilter)
     list_select_related = ("user", "link")
-    search_fields = ("jira_name", "jira_display_name", "jira_email")
+    date_hierarchy = "last_refreshed_at"
+    ordering = ("-last_refreshed_at", "-pk")
     raw_id_fields = ("user",)
     exclude = ("access_token", "refresh_token")
+    actions = ("refresh_now", "verify_identity", "disconnect")
     readonly_fields = (
+        "user",
+        "link",
         "tokens_present",
         "expires_at",
         "scope",
+        "redirect_uri",
         "jira_key",
         "jira_name",
         "jira_display_name",
@@ -70,12 +220,79 @@ class JiraConnectionAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: igno
         "updated_at",
     )
 
-    def get_queryset(self, request: HttpRequest) -> Any:
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return (*_user_search_fields(), "jira_name", "jira_display_name", "jira_email", "jira_key")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JiraConnection]:
         # Tokens are never displayed: don't even load (and decrypt) them.
-        return super().get_queryset(request).defer("access_token", "refresh_token")
+        queryset: QuerySet[JiraConnection] = super().get_queryset(request)
+        return queryset.defer("access_token", "refresh_token")  # type: ignore[no-any-return]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # connections are made by users, through Jira's consent page
+
+    @admin.display(description=_("tenant"), ordering="link__tenant")
+    def tenant(self, obj: JiraConnection) -> str:
+        return obj.link.tenant or "—"
+
+    @admin.display(description=_("Jira user"), ordering="jira_name")
+    def jira_identity(self, obj: JiraConnection) -> str:
+        if obj.jira_display_name and obj.jira_name:
+            return f"{obj.jira_display_name} ({obj.jira_name})"
+        return obj.jira_display_name or obj.jira_name or "—"
+
+    @admin.display(description=_("last error"))
+    def last_error_short(self, obj: JiraConnection) -> str:
+        text = obj.last_error
+        return text if len(text) <= 80 else text[:79] + "…"
 
     @admin.display(description=_("tokens"))
     def tokens_present(self, obj: JiraConnection) -> str:
-        access = _("access token present") if obj.access_token else _("no access token")
-        refresh = _("refresh token present") if obj.refresh_token else _("no refresh token")
-        return f"{access}, {refresh}"
+        fresh = JiraConnection.objects.filter(pk=obj.pk)
+        access = fresh.filter(access_token__isnull=False).exists()
+        refresh = fresh.filter(refresh_token__isnull=False).exists()
+        return "{}, {}".format(
+            _("access token present") if access else _("no access token"),
+            _("refresh token present") if refresh else _("no refresh token"),
+        )
+
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[JiraConnection], verb: str, act: Any
+    ) -> None:
+        done = 0
+        for connection in queryset.select_related("link", "user"):
+            try:
+                act(connection)
+                done += 1
+            except ReauthorizationRequired:
+                self.message_user(
+                    request,
+                    _(
+                        "%(connection)s: Jira no longer accepts this connection; the user must reconnect."
+                    )
+                    % {"connection": connection},
+                    messages.WARNING,
+                )
+            except (JiraConnectError, requests.RequestException) as err:
+                self.message_user(request, f"{connection}: {err}", messages.ERROR)
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d connection %(verb)s.", "%(count)d connections %(verb)s.", done)
+                % {"count": done, "verb": verb},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Refresh tokens now"), permissions=["change"])
+    def refresh_now(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+        self._each(request, queryset, str(_("refreshed")), lambda connection: connection.refresh())
+
+    @admin.action(description=_("Verify identity with Jira"), permissions=["change"])
+    def verify_identity(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+        self._each(request, queryset, str(_("verified")), lambda connection: connection.verify())
+
+    @admin.action(description=_("Disconnect"), permissions=["delete"])
+    def disconnect(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+        self._each(
+            request, queryset, str(_("disconnected")), lambda connection: connection.disconnect()
+        )

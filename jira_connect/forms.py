@@ -1,13 +1,53 @@
-"""Forms shared by the admin (and, later, other staff tools)."""
+"""Forms for staff: the link form of the admin."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from jira_connect import scopes
 from jira_connect.models import JiraLink
+
+
+def scope_label(name: str) -> SafeString:
+    scope = scopes.SCOPES[name]
+    included = sorted(scopes.implied_by(name) - {name}, key=list(scopes.SCOPES).index)
+    extra = ""
+    if included:
+        extra = str(_("includes %(scopes)s") % {"scopes": ", ".join(included)})
+    if scope.since:
+        since = str(_("Jira %(version)s and later") % {"version": scope.since})
+        extra = f"{extra}; {since}" if extra else since
+    if extra:
+        return format_html("<strong>{}</strong>: {} <em>({})</em>", name, scope.meaning, extra)
+    return format_html("<strong>{}</strong>: {}", name, scope.meaning)
+
+
+class ScopeField(forms.MultipleChoiceField):
+    """Jira's scopes as checkboxes with their meaning; cleans to the smallest scope string."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [(name, scope_label(name)) for name in scopes.SCOPES])
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return scopes.parse(value)
+            except ValidationError:
+                return []
+        return value
+
+    def clean(self, value: Any) -> str:
+        names = super().clean(value)
+        return scopes.normalize(" ".join(names))
 
 
 class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -22,6 +62,13 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    scope = ScopeField(
+        label=_("Scope"),
+        help_text=_(
+            "The permission chosen on the incoming link in Jira. A scope includes the ones below it: "
+            "WRITE includes READ, ADMIN includes WRITE, SYSTEM_ADMIN includes ADMIN."
+        ),
     )
 
     class Meta:
@@ -61,3 +108,21 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean_client_id(self) -> str:
         return str(self.cleaned_data.get("client_id") or "").strip()
+
+    def clean_ca_bundle(self) -> str:
+        value = str(self.cleaned_data.get("ca_bundle") or "").strip()
+        if not value:
+            return ""
+        from cryptography import x509
+
+        try:
+            certificates = x509.load_pem_x509_certificates(value.encode())
+        except ValueError as err:
+            raise ValidationError(
+                _(
+                    "Paste PEM certificates: blocks from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----."
+                )
+            ) from err
+        if not certificates:
+            raise ValidationError(_("No certificate found."))
+        return value + "\n"

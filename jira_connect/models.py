@@ -100,7 +100,34 @@ class JiraLink(models.Model):
         # commands must store the same canonical values the admin stores.
         self.base_url = normalize_base_url(self.base_url)
         self.scope = scopes.normalize(self.scope)
+        old_scope = (
+            JiraLink.objects.filter(pk=self.pk).values_list("scope", flat=True).first()
+            if self.pk
+            else None
+        )
         super().save(*args, **kwargs)
+        if old_scope and not scopes.covers(old_scope, self.scope):
+            self._ask_for_wider_grants()
+
+    def _ask_for_wider_grants(self) -> None:
+        """The link now asks for more than some connections were granted: they must reconnect.
+
+        Lowering the scope changes nothing: a wider grant still covers it.
+        """
+        granted_values = (
+            self.connections.filter(status=ConnectionStatus.ACTIVE)
+            .values_list("scope", flat=True)
+            .distinct()
+        )
+        short = [
+            value for value in granted_values if not value or not scopes.covers(value, self.scope)
+        ]
+        if short:
+            self.connections.filter(status=ConnectionStatus.ACTIVE, scope__in=short).update(
+                status=ConnectionStatus.REAUTH_REQUIRED,
+                last_error=f"The link now asks for {self.scope}; reconnect to grant it.",
+                last_error_at=timezone.now(),
+            )
 
     def clean(self) -> None:
         super().clean()
@@ -227,6 +254,14 @@ class JiraConnection(models.Model):
     def __str__(self) -> str:
         identity = self.jira_display_name or self.jira_name or f"user #{self.user_id}"
         return f"{identity} on {self.link}"
+
+    @property
+    def needs_wider_grant(self) -> bool:
+        """The link asks for more than this connection was granted (staff raised its scope)."""
+        try:
+            return bool(self.scope) and not scopes.covers(self.scope, self.link.scope)
+        except ValidationError:
+            return True
 
     @property
     def is_connected(self) -> bool:

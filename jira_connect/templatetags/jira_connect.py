@@ -13,11 +13,16 @@ register = template.Library()
 
 @register.inclusion_tag("jira_connect/button.html", takes_context=True)
 def jira_connect_button(
-    context: template.Context, link: JiraLink | str, next: str = ""
+    context: template.Context,
+    link: JiraLink | str,
+    next: str = "",
+    show_status: bool = True,
 ) -> dict[str, Any]:
     """Render the status and buttons for ``link`` (an instance or a slug).
 
-    ``next`` is where to come back to after connecting (default: this page).
+    ``next`` is where to come back to after connecting (default: this page);
+    ``show_status=False`` leaves out the "Connected as ..." badge, for pages
+    that show the status themselves.
     """
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -36,4 +41,5 @@ def jira_connect_button(
         "next": next or (request.get_full_path() if request else ""),
         "request": request,
         "user": user,
+        "show_status": show_status,
     }

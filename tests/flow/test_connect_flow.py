@@ -266,6 +266,10 @@ def test_button_tag(browser, link, jira, user) -> None:
     html = template.render(Context({"request": request, "link": link}))
     assert "Connected as Alice Example" in html
     assert "Disconnect" in html
+    quiet = Template("{% load jira_connect %}{% jira_connect_button link show_status=False %}")
+    html = quiet.render(Context({"request": request, "link": link}))
+    assert "Connected as" not in html
+    assert "Disconnect" in html
     JiraConnection.objects.update(status=JiraConnection.Status.REAUTH_REQUIRED)
     html = Template("{% load jira_connect %}{% jira_connect_button 'acme' %}").render(
         Context({"request": request})

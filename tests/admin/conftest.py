@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from jira_connect.models import JiraLink
+from tests.flow.conftest import CALLBACK, browser, connect, jira, link, user  # noqa: F401
+
+
+@pytest.fixture
+def staff(user_factory) -> Client:
+    client = Client()
+    client.force_login(user_factory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def viewer(user_factory) -> Client:
+    """Limited staff: may only view links and connections."""
+    member = user_factory(username="viewer", is_staff=True)
+    member.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_jiralink", "view_jiraconnection"])
+    )
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def sim_link(jira, link_factory) -> JiraLink:  # noqa: F811
+    app = jira.register_client(redirect_uri=CALLBACK, scope="WRITE")
+    return link_factory(
+        name="Sim Jira",
+        slug="sim",
+        base_url=jira.base_url,
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+    )
