@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${JIRA_CONNECT_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
+# What the test suite needs: every optional integration is tested.
+TEST_EXTRAS="test,lint,example,browser,celery,recipes"
 
 bootstrap() {
     local extras="$1"
