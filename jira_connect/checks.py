@@ -13,6 +13,8 @@ jira_connect.W002         unknown ``JIRA_CONNECT`` key (probably a typo)
 jira_connect.W003         ``ALLOW_HTTP`` on while ``DEBUG`` is off
 jira_connect.W004         ``CALLBACK_URL`` is plain http while ``DEBUG`` is off
 jira_connect.W005         the same encryption key is listed twice
+jira_connect.E006         an active link uses http:// while ALLOW_HTTP is off (``check --database``)
+jira_connect.W006         an active link does not verify TLS while DEBUG is off (``check --database``)
 ========================  =====================================================
 """
 
@@ -187,3 +189,54 @@ def _has_middleware(middleware: list[str], wanted: str) -> bool:
         if isinstance(cls, type) and issubclass(cls, target):
             return True
     return False
+
+
+@register(Tags.database)
+def check_links(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """Stored links that would fail or be unsafe in production.
+
+    Runs only with ``manage.py check --database default`` (Django keeps
+    database checks out of the usual ``check``).
+    """
+    if not databases:
+        return []
+    from jira_connect.models import JiraLink
+
+    messages: list[CheckMessage] = []
+    try:
+        allow_http = app_settings.ALLOW_HTTP
+    except JiraConnectConfigurationError:
+        return messages  # reported as E002
+    for database in databases:
+        links = (
+            JiraLink.objects.using(database)
+            .filter(is_active=True)
+            .only("slug", "base_url", "verify_tls")
+        )
+        for link in links:
+            if link.base_url.startswith("http://") and not allow_http:
+                messages.append(
+                    Error(
+                        f"The Jira link {link.slug!r} uses {link.base_url}, a plain http:// URL, "
+                        f"while {key_name('ALLOW_HTTP')} is off: connecting will fail.",
+                        hint="Change the link to Jira's https:// address in the admin.",
+                        obj=link,
+                        id="jira_connect.E006",
+                    )
+                )
+            if not link.verify_tls and not settings.DEBUG:
+                messages.append(
+                    Warning(
+                        f"The Jira link {link.slug!r} does not verify Jira's TLS certificate: anyone "
+                        "on the network path can read its tokens.",
+                        hint="Turn certificate verification on; for a private CA, paste its certificate "
+                        "in the link's CA certificates instead.",
+                        obj=link,
+                        id="jira_connect.W006",
+                    )
+                )
+    return messages

@@ -128,3 +128,35 @@ def test_w004_plain_http_callback() -> None:
 @override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY, KEY]})
 def test_w005_duplicate_keys() -> None:
     assert ids(check_settings()) == ["jira_connect.W005"]
+
+
+@pytest.mark.django_db
+def test_e006_http_link_while_not_allowed(link_factory) -> None:
+    from jira_connect.checks import check_links
+
+    link_factory(slug="plain", base_url="http://jira.example.com")
+    link_factory(slug="inactive", base_url="http://old.example.com", is_active=False)
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY], "ALLOW_HTTP": False}):
+        messages = check_links(databases=["default"])
+        assert ids(messages) == ["jira_connect.E006"]
+        assert "'plain'" in messages[0].msg
+        assert check_links() == []  # not run without --database
+
+
+@pytest.mark.django_db
+def test_w006_link_without_tls_verification(link_factory) -> None:
+    from jira_connect.checks import check_links
+
+    link_factory(slug="lax", verify_tls=False)
+    with override_settings(DEBUG=False):
+        assert ids(check_links(databases=["default"])) == ["jira_connect.W006"]
+    with override_settings(DEBUG=True):
+        assert check_links(databases=["default"]) == []
+
+
+@pytest.mark.django_db
+def test_database_checks_run_with_check_database(link_factory) -> None:
+    link_factory(slug="lax", verify_tls=False)
+    out = StringIO()
+    call_command("check", "--database", "default", stdout=out, stderr=out)
+    assert "jira_connect.W006" in out.getvalue()

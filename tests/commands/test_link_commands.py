@@ -1,0 +1,188 @@
+"""jira_connect_check and jira_connect_link."""
+
+from __future__ import annotations
+
+import io
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from jira_connect.models import JiraLink
+from tests.admin.conftest import sim_link  # noqa: F401
+from tests.flow.conftest import jira  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def run(command: str, *args: str, stdin: str | None = None, monkeypatch=None) -> str:
+    out = StringIO()
+    if stdin is not None and monkeypatch is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_check_reports_a_working_link(sim_link) -> None:  # noqa: F811
+    output = run("jira_connect_check")
+    assert "sim: Sim Jira works." in output
+    assert "[ok  ] Jira accepts the client ID and secret" in output
+    assert "1 checked, 0 broken." in output
+
+
+def test_check_exits_non_zero_on_a_broken_link(sim_link, link_factory) -> None:  # noqa: F811
+    link_factory(slug="down", base_url="http://127.0.0.1:9/jira")
+    with pytest.raises(SystemExit) as info:
+        run("jira_connect_check")
+    assert info.value.code == 1
+
+
+def test_check_one_link(sim_link, link_factory) -> None:  # noqa: F811
+    link_factory(slug="down", base_url="http://127.0.0.1:9/jira")
+    assert "1 checked, 0 broken." in run("jira_connect_check", "--link", "sim")
+    with pytest.raises(CommandError, match="No Jira link"):
+        run("jira_connect_check", "--link", "nope")
+
+
+def test_check_with_no_links() -> None:
+    assert "No active Jira links" in run("jira_connect_check")
+
+
+def test_create_with_secret_from_environment(monkeypatch) -> None:
+    monkeypatch.setenv("ACME_SECRET", "s3cret-from-env")
+    output = run(
+        "jira_connect_link",
+        "create",
+        "acme",
+        "--name",
+        "Acme Jira",
+        "--base-url",
+        "https://jira.acme.test/jira/",
+        "--client-id",
+        "abc",
+        "--scope",
+        "read write",
+        "--tenant",
+        "acme",
+        "--secret-env",
+        "ACME_SECRET",
+    )
+    assert "Created acme (https://jira.acme.test/jira, scope WRITE)." in output
+    assert "s3cret-from-env" not in output
+    link = JiraLink.objects.get(slug="acme")
+    assert link.client_secret == "s3cret-from-env"
+    assert link.tenant == "acme"
+
+
+def test_create_with_secret_from_stdin(monkeypatch) -> None:
+    run(
+        "jira_connect_link",
+        "create",
+        "acme",
+        "--name",
+        "Acme",
+        "--base-url",
+        "https://jira.acme.test",
+        "--client-id",
+        "abc",
+        "--secret-stdin",
+        stdin="piped-secret\n",
+        monkeypatch=monkeypatch,
+    )
+    assert JiraLink.objects.get().client_secret == "piped-secret"
+
+
+def test_create_validates_everything(monkeypatch) -> None:
+    monkeypatch.setenv("S", "x")
+    with pytest.raises(CommandError) as info:
+        run(
+            "jira_connect_link",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--base-url",
+            "ftp://nope",
+            "--client-id",
+            "abc",
+            "--scope",
+            "read:jira-work",
+            "--secret-env",
+            "S",
+        )
+    assert "base_url" in str(info.value)
+    assert "Jira Cloud scope" in str(info.value)
+    assert not JiraLink.objects.exists()
+
+
+def test_create_needs_a_secret_source() -> None:
+    with pytest.raises(CommandError):
+        run(
+            "jira_connect_link",
+            "create",
+            "acme",
+            "--name",
+            "A",
+            "--base-url",
+            "https://j.test",
+            "--client-id",
+            "x",
+        )
+
+
+def test_empty_secret_env(monkeypatch) -> None:
+    monkeypatch.setenv("EMPTY", "")
+    with pytest.raises(CommandError, match="EMPTY is empty"):
+        run(
+            "jira_connect_link",
+            "create",
+            "acme",
+            "--name",
+            "A",
+            "--base-url",
+            "https://j.test",
+            "--client-id",
+            "x",
+            "--secret-env",
+            "EMPTY",
+        )
+
+
+def test_update_keeps_what_is_not_given(link_factory) -> None:
+    link = link_factory(slug="acme", scope="READ")
+    secret = link.client_secret
+    run("jira_connect_link", "update", "acme", "--scope", "WRITE", "--inactive")
+    link.refresh_from_db()
+    assert link.scope == "WRITE"
+    assert not link.is_active
+    assert link.client_secret == secret
+    with pytest.raises(CommandError, match="No Jira link"):
+        run("jira_connect_link", "update", "nope", "--scope", "READ")
+
+
+def test_create_refuses_an_existing_slug(link_factory, monkeypatch) -> None:
+    link_factory(slug="acme")
+    monkeypatch.setenv("S", "x")
+    with pytest.raises(CommandError, match="use update"):
+        run(
+            "jira_connect_link",
+            "create",
+            "acme",
+            "--name",
+            "A",
+            "--base-url",
+            "https://j.test",
+            "--client-id",
+            "x",
+            "--secret-env",
+            "S",
+        )
+
+
+def test_list_and_deactivate(link_factory) -> None:
+    link_factory(slug="acme", tenant="acme", name="Acme Jira")
+    output = run("jira_connect_link", "list")
+    assert "acme\tacme\tactive\tWRITE\t" in output
+    assert "client-secret" not in output
+    run("jira_connect_link", "deactivate", "acme")
+    assert "inactive" in run("jira_connect_link", "list")
