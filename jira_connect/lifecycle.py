@@ -98,14 +98,19 @@ def start_connection(request: HttpRequest, link: JiraLink, next_url: str = "") -
 
 @sensitive_variables()
 def complete_connection(
-    request: HttpRequest, pending: state.PendingAuthorization, code: str
+    request: HttpRequest,
+    pending: state.PendingAuthorization,
+    code: str,
+    link: JiraLink | None = None,
 ) -> tuple[JiraConnection, bool]:
     """Exchange the code, read who the user is in Jira, and store the connection.
 
-    Nothing is stored unless every step succeeded. Returns the connection and
-    whether it is new (a reconnect updates the existing row and keeps it).
+    ``link`` is the pending flow's link when the caller has already loaded
+    it. Nothing is stored unless every step succeeded. Returns the connection
+    and whether it is new (a reconnect updates the existing row and keeps it).
     """
-    link = JiraLink.objects.filter(pk=pending.link_id).first()
+    if link is None or link.pk != pending.link_id:
+        link = JiraLink.objects.filter(pk=pending.link_id).first()
     if link is None or not tenancy.request_may_use(request, link):
         raise LinkAccessDenied("This Jira link is no longer available to you.")
     client = oauth_client(link, pending.redirect_uri)
@@ -130,7 +135,7 @@ def save_connection(
 ) -> tuple[JiraConnection, bool]:
     """Create or update the user's connection on ``link`` from a fresh grant."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic():  # a no-op savepoint inside ATOMIC_REQUESTS; the signal waits for it
         connection, created = JiraConnection.objects.update_or_create(
             link=link,
             user=user,

@@ -161,7 +161,7 @@ class CallbackView(LoginRequiredMixin, View):
                 link=link,
             )
         try:
-            connection, created = lifecycle.complete_connection(request, pending, code)
+            connection, created = lifecycle.complete_connection(request, pending, code, link)
         except LinkAccessDenied:
             return render_error(
                 request,
@@ -190,6 +190,15 @@ class CallbackView(LoginRequiredMixin, View):
                 _("%(link)s did not answer properly: %(reason)s Please try again in a moment.")
                 % {"link": link.name if link else "Jira", "reason": _reason(err)},
                 status=502,
+                link=link,
+            )
+        except JiraConnectError as err:  # the link's own configuration is broken
+            logger.error("Cannot complete a connection on link %s: %s", pending.link_id, err)
+            return render_error(
+                request,
+                _("Connection failed"),
+                _("This Jira link is not set up correctly. Please tell your administrator."),
+                status=503,
                 link=link,
             )
         who = connection.jira_display_name or connection.jira_name

@@ -170,3 +170,22 @@ def _settings() -> dict[str, object]:
     from django.conf import settings
 
     return dict(settings.JIRA_CONNECT)
+
+
+def test_link_misconfigured_during_the_flow(browser, link, jira) -> None:
+    """Staff turned ALLOW_HTTP off while a user was on Jira's consent page: a page, not a 500."""
+    callback = callback_for(browser, jira, link)
+    with override_settings(JIRA_CONNECT={**_settings(), "ALLOW_HTTP": False}):
+        response = browser.get(callback)
+    assert_refused(response, 503, "not set up correctly")
+    assert jira.token_requests() == 0
+
+
+def test_access_policy_changed_during_the_flow(browser, link, jira) -> None:
+    callback = callback_for(browser, jira, link)
+    with override_settings(
+        JIRA_CONNECT={**_settings(), "LINK_ACCESS_POLICY": lambda user, link: False}
+    ):
+        response = browser.get(callback)
+    assert_refused(response, 403, "no longer available")
+    assert jira.token_requests() == 0
