@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -28,12 +29,14 @@ from jira_connect import oauth, signals, state, tenancy
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import (
     JiraAuthenticationFailed,
+    JiraConnectConfigurationError,
     JiraUnavailable,
     LinkAccessDenied,
     OAuthError,
     ReauthorizationRequired,
 )
 from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.validators import validate_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +65,23 @@ def tls_verify(link: JiraLink) -> bool | str:
     return str(path)
 
 
+def ensure_allowed(link: JiraLink) -> None:
+    """Check the base URL again at call time, not only when it was saved.
+
+    ``ALLOW_HTTP`` and ``JIRA_HOSTS`` may have been tightened since: a stored
+    link must not keep reaching a host the site no longer allows.
+    """
+    try:
+        validate_base_url(link.base_url)
+    except ValidationError as err:
+        raise JiraConnectConfigurationError(
+            f"The Jira link {link.slug!r} may not be used: {' '.join(err.messages)}"
+        ) from None
+
+
 def oauth_client(link: JiraLink, redirect_uri: str) -> oauth.OAuthClient:
     """The protocol's view of a link, with the site's transport settings."""
+    ensure_allowed(link)
     return oauth.OAuthClient(
         base_url=link.base_url,
         client_id=link.client_id,

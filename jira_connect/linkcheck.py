@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from jira_connect import oauth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraAPIError, JiraConnectError, JiraUnavailable
-from jira_connect.lifecycle import oauth_client, tls_verify
+from jira_connect.lifecycle import ensure_allowed, oauth_client, tls_verify
 from jira_connect.models import JiraLink
 from jira_connect.validators import normalize_base_url
 
@@ -63,6 +63,7 @@ def check_link(link: JiraLink, *, redirect_uri: str = "") -> LinkReport:
             )
         )
     try:
+        ensure_allowed(link)
         info = oauth.fetch_server_info(
             link.base_url,
             verify=tls_verify(link),

@@ -38,6 +38,7 @@ class JiraSession(requests.Session):
 
     def __init__(self, connection: JiraConnection) -> None:
         super().__init__()
+        lifecycle.ensure_allowed(connection.link)
         self._connection = connection
         self._base_url = connection.link.base_url.rstrip("/") + "/"
         self._origin = _origin(self._base_url)

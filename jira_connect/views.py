@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView
 
@@ -79,6 +80,7 @@ def render_error(
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(xframe_options_deny, name="dispatch")
 class ConnectionsView(LoginRequiredMixin, TemplateView):
     """Every link the user may use, with its connection status and buttons."""
 
@@ -98,6 +100,7 @@ class ConnectionsView(LoginRequiredMixin, TemplateView):
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(xframe_options_deny, name="dispatch")
 class ConnectView(LoginRequiredMixin, View):
     """GET: a confirmation page. POST (CSRF-protected): off to Jira's consent page."""
 
@@ -135,6 +138,7 @@ class ConnectView(LoginRequiredMixin, View):
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(xframe_options_deny, name="dispatch")
 class CallbackView(LoginRequiredMixin, View):
     """Where Jira sends the user back: the one Redirect URL of every link."""
 
@@ -255,6 +259,7 @@ class CallbackView(LoginRequiredMixin, View):
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(xframe_options_deny, name="dispatch")
 class DisconnectView(LoginRequiredMixin, View):
     """POST only (CSRF-protected): forget the user's connection on a link."""
 

@@ -189,3 +189,18 @@ def test_access_policy_changed_during_the_flow(browser, link, jira) -> None:
         response = browser.get(callback)
     assert_refused(response, 403, "no longer available")
     assert jira.token_requests() == 0
+
+
+def test_jira_hosts_tightened_after_the_link_was_saved(browser, link, jira) -> None:
+    """SSRF guard at call time: a stored link to a host no longer allowed is not contacted."""
+    callback = callback_for(browser, jira, link)
+    with override_settings(JIRA_CONNECT={**_settings(), "JIRA_HOSTS": ["jira.example.com"]}):
+        response = browser.get(callback)
+        assert_refused(response, 503, "not set up correctly")
+        assert browser.post(f"/jira/{link.slug}/connect/").status_code == 503
+    assert jira.token_requests() == 0
+
+
+def test_pages_refuse_to_be_framed(browser, link) -> None:
+    for url in ("/jira/", f"/jira/{link.slug}/connect/", "/jira/callback/"):
+        assert browser.get(url)["X-Frame-Options"] == "DENY"
