@@ -27,6 +27,7 @@ from typing import Any
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError, transaction
 from django.utils.module_loading import import_string
 
 from jira_connect.conf import DEFAULTS, SETTING_NAME, app_settings, key_name
@@ -212,11 +213,16 @@ def check_links(
     except JiraConnectConfigurationError:
         return messages  # reported as E002
     for database in databases:
-        links = (
-            JiraLink.objects.using(database)
-            .filter(is_active=True)
-            .only("slug", "base_url", "verify_tls")
-        )
+        try:
+            # A savepoint, so a missing table does not abort a surrounding transaction.
+            with transaction.atomic(using=database):
+                links = list(
+                    JiraLink.objects.using(database)
+                    .filter(is_active=True)
+                    .only("slug", "base_url", "verify_tls")
+                )
+        except DatabaseError:
+            continue  # not migrated yet: ``migrate`` runs the database checks first
         for link in links:
             if link.base_url.startswith("http://") and not allow_http:
                 messages.append(

@@ -160,3 +160,19 @@ def test_database_checks_run_with_check_database(link_factory) -> None:
     out = StringIO()
     call_command("check", "--database", "default", stdout=out, stderr=out)
     assert "jira_connect.W006" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_database_checks_tolerate_an_unmigrated_database() -> None:
+    """``migrate`` runs the database checks before it creates the tables."""
+    from django.db import connection
+
+    from jira_connect.checks import check_links
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE jira_connect_jiralink RENAME TO jira_connect_jiralink_away")
+    try:
+        assert check_links(databases=["default"]) == []
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE jira_connect_jiralink_away RENAME TO jira_connect_jiralink")

@@ -261,7 +261,9 @@ def test_repr_holds_no_token(connection) -> None:
 def test_session_refuses_a_host_no_longer_allowed(connection, jira) -> None:
     from jira_connect.exceptions import JiraConnectConfigurationError
 
-    with override_settings(JIRA_CONNECT=settings_with(JIRA_HOSTS=["jira.example.com"])):
-        with pytest.raises(JiraConnectConfigurationError, match="may not be used"):
-            connection.session()
+    with (
+        override_settings(JIRA_CONNECT=settings_with(JIRA_HOSTS=["jira.example.com"])),
+        pytest.raises(JiraConnectConfigurationError, match="may not be used"),
+    ):
+        connection.session()
     assert jira.api_requests() == 1  # only the identity call of the connect flow
