@@ -15,9 +15,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jira_connect import __version__, lifecycle
 from jira_connect.conf import app_settings
+from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.models import ConnectionStatus
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -88,6 +91,14 @@ class JiraSession(requests.Session):
         return urljoin(self._base_url, url.lstrip("/"))
 
     def _fresh_token(self) -> str:
+        if self._connection.status != ConnectionStatus.ACTIVE:  # type: ignore[comparison-overlap]
+            # Known at no cost: the user must reconnect (Jira refused the grant, or staff
+            # raised the link's scope). Same answer refresh_connection would give.
+            raise ReauthorizationRequired(
+                _("This Jira connection must be reconnected."),
+                reconnect_url=lifecycle.reconnect_url(self._connection),
+                connection=self._connection,
+            )
         with self._token_lock:
             leeway = app_settings.REFRESH_LEEWAY
             expiring = (

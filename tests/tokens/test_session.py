@@ -267,3 +267,15 @@ def test_session_refuses_a_host_no_longer_allowed(connection, jira) -> None:
     ):
         connection.session()
     assert jira.api_requests() == 1  # only the identity call of the connect flow
+
+
+def test_session_of_a_connection_that_must_reconnect(connection, jira) -> None:
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        status=JiraConnection.Status.REAUTH_REQUIRED
+    )
+    stored = JiraConnection.objects.select_related("link").get()
+    before = jira.api_requests()
+    with pytest.raises(ReauthorizationRequired) as info:
+        stored.session().get("rest/api/2/myself")
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    assert jira.api_requests() == before  # Jira was not asked
