@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,10 +90,9 @@ def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> 
     )
 
 
-@pytest.fixture(scope="session")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
-    """The example project seeded by ``demo_setup`` and served against two simulated Jiras."""
-    tmp = tmp_path_factory.mktemp("demo-site")
+@contextmanager
+def serve_demo_site(tmp: Path) -> Iterator[DemoSite]:
+    """The example project seeded by ``demo_setup`` (database in ``tmp``), two simulated Jiras."""
     port = free_port()
     site_url = f"http://127.0.0.1:{port}"
     with (
@@ -116,7 +116,9 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
             NO_PROXY="127.0.0.1,localhost",
             no_proxy="127.0.0.1,localhost",
         )
-        manage("migrate", "--noinput", "-v0", env=env)
+        # --skip-checks: migrate runs the database checks first, and jira_connect's query its
+        # tables, which a fresh database does not have yet.
+        manage("migrate", "--noinput", "-v0", "--skip-checks", env=env)
         manage(
             "demo_setup",
             "--site-url",
@@ -146,6 +148,24 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """The example project seeded by ``demo_setup`` and served against two simulated Jiras."""
+    with serve_demo_site(tmp_path_factory.mktemp("demo-site")) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def admin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """Another demo site with its own database, for the admin test's links and connections.
+
+    The admin test adds a link for Acme's tenant and leaves alice connected through it: on the
+    shared ``demo_site`` that would change what ``test_demo`` sees and photographs.
+    """
+    with serve_demo_site(tmp_path_factory.mktemp("admin-site")) as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
