@@ -79,6 +79,7 @@ class RestApi:
         routes: dict[tuple[str, bool], dict[str, Callable[[], Response]]] = {
             ("myself", False): {"GET": lambda: self.myself(request)},
             ("serverInfo", False): {"GET": self.server_info},
+            ("field", False): {"GET": self.fields},
             ("project", False): {"GET": self.projects},
             ("project", True): {"GET": lambda: self.project(rest)},
             ("issue", False): {"POST": lambda: self.create_issue(request)},
@@ -155,6 +156,10 @@ class RestApi:
                 "serverTitle": options.server_title,
             },
         )
+
+    def fields(self) -> Response:
+        """The issue fields, as `GET /field` lists them (jira's `search_issues` reads this)."""
+        return json_response(200, [_field(field_id) for field_id in ISSUE_FIELDS])
 
     # -- projects and issues -------------------------------------------------------------------
     def projects(self) -> Response:
@@ -288,6 +293,40 @@ class RestApi:
                 "issues": [self.render.issue(i, projects[i.project], fields) for i in page],
             },
         )
+
+
+# id -> (name, schema type, JQL clause names, orderable): the system fields as Jira DC lists them.
+FIELD_DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
+    "summary": ("Summary", "string", ("summary",), True),
+    "issuetype": ("Issue Type", "issuetype", ("issuetype", "type"), True),
+    "status": ("Status", "status", ("status",), False),
+    "priority": ("Priority", "priority", ("priority",), True),
+    "assignee": ("Assignee", "user", ("assignee",), True),
+    "reporter": ("Reporter", "user", ("reporter",), True),
+    "creator": ("Creator", "user", ("creator",), False),
+    "project": ("Project", "project", ("project",), False),
+    "created": ("Created", "datetime", ("created", "createdDate"), False),
+    "updated": ("Updated", "datetime", ("updated", "updatedDate"), False),
+    "description": ("Description", "string", ("description",), True),
+    "labels": ("Labels", "array", ("labels",), True),
+}
+
+
+def _field(field_id: str) -> dict[str, Any]:
+    name, kind, clauses, orderable = FIELD_DEFINITIONS[field_id]
+    schema: dict[str, Any] = {"type": kind, "system": field_id}
+    if kind == "array":
+        schema["items"] = "string"
+    return {
+        "id": field_id,
+        "name": name,
+        "custom": False,
+        "orderable": orderable,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": list(clauses),
+        "schema": schema,
+    }
 
 
 def _field_selection(raw: str | None) -> set[str] | None:
