@@ -61,6 +61,9 @@ class JiraLinkAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[typ
     prepopulated_fields = {"slug": ("name",)}
     actions = ("test_links",)
 
+    class Media:
+        css = {"all": ("jira_connect/admin.css",)}
+
     def get_fieldsets(self, request: HttpRequest, obj: JiraLink | None = None) -> Any:
         in_jira = format_html(
             "{}<ol><li>{}</li><li>{} <code class='jira-connect-redirect-url'>{}</code></li><li>{}</li></ol>",

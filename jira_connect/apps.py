@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class JiraConnectConfig(AppConfig):
     name = "jira_connect"
-    verbose_name = _("Jira connections")
+    verbose_name = _("Jira")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

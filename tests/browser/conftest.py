@@ -116,9 +116,8 @@ def serve_demo_site(tmp: Path) -> Iterator[DemoSite]:
             NO_PROXY="127.0.0.1,localhost",
             no_proxy="127.0.0.1,localhost",
         )
-        # --skip-checks: migrate runs the database checks first, and jira_connect's query its
-        # tables, which a fresh database does not have yet.
-        manage("migrate", "--noinput", "-v0", "--skip-checks", env=env)
+        # As scripts/demo does, checks included (migrate runs the database checks first).
+        manage("migrate", "--noinput", "-v0", env=env)
         manage(
             "demo_setup",
             "--site-url",

@@ -216,7 +216,7 @@ def test_staff_registers_a_link_and_a_user_connects_through_it(
     expect(page.locator("#jira-connect-test-summary")).to_have_text(
         "Initech Jira has a problem: Jira does not accept the client ID and secret"
     )
-    expect(page.locator("#jira-connect-test-summary")).to_have_class("errornote")
+    expect(page.locator("#jira-connect-test-summary")).to_have_class("error")
     expect(page.locator("#content-main img[alt=Problem]")).to_have_count(1)
     expect(page.get_by_text("Copy them again from the incoming link in Jira")).to_be_visible()
     screenshot(page, "admin-6-test-failed")
