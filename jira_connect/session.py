@@ -10,6 +10,7 @@ ours): one refresh and one retry, never more.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -69,11 +70,17 @@ class JiraSession(requests.Session):
         ours = _origin(url) == self._origin
         if not ours:
             return super().request(method, url, *args, **kwargs)
+        rewind = _rewinder(kwargs)
         token = self._fresh_token()
         response = self._send(method, url, token, *args, **kwargs)
         if _rejected(response):
-            response.close()
             token = self._refreshed_token(stale=token)
+            if rewind is None:
+                # A body read from a stream or generator cannot be sent again: the token is
+                # fresh for the next call, and this one answers with Jira's rejection.
+                return response
+            response.close()
+            rewind()
             response = self._send(method, url, token, *args, **kwargs)
         return response
 
@@ -125,6 +132,40 @@ class JiraSession(requests.Session):
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         if prepared_request.url and _origin(prepared_request.url) != self._origin:
             prepared_request.headers.pop("Authorization", None)
+
+
+def _rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
+    """How to send this request's body again after a 401, or None when it cannot be.
+
+    Plain values (bytes, str, dicts, ``json=``) can be resent as they are;
+    seekable files are rewound to where they started; generators and other
+    one-shot streams cannot be replayed.
+    """
+    bodies: list[Any] = [kwargs.get("data")]
+    files = kwargs.get("files")
+    if files:
+        values = files.values() if isinstance(files, dict) else [item[1] for item in files]
+        for value in values:
+            bodies.append(
+                value[1] if isinstance(value, (tuple, list)) and len(value) > 1 else value
+            )
+    positions: list[tuple[Any, int]] = []
+    for body in bodies:
+        if body is None or isinstance(body, (str, bytes, bytearray, dict, list, tuple)):
+            continue
+        seek, tell = getattr(body, "seek", None), getattr(body, "tell", None)
+        if seek is None or tell is None:
+            return None
+        try:
+            positions.append((body, tell()))
+        except (OSError, ValueError):
+            return None
+
+    def rewind() -> None:
+        for body, position in positions:
+            body.seek(position)
+
+    return rewind
 
 
 def _origin(url: str) -> tuple[str, str]:

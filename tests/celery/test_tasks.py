@@ -15,7 +15,7 @@ from jira_connect import tasks
 from jira_connect.models import JiraConnection
 from tests.celery.app import app
 from tests.flow.conftest import jira, link  # noqa: F401
-from tests.tokens.test_refresh_command import grant  # noqa: F401
+from tests.tokens.conftest import grant  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ from jira_connect import tasks  # noqa: E402
 from jira_connect.models import JiraConnection  # noqa: E402
 from tests.celery.app import REDIS_URL, app  # noqa: E402
 from tests.flow.conftest import jira, link  # noqa: E402, F401
-from tests.tokens.test_refresh_command import grant  # noqa: E402, F401
+from tests.tokens.conftest import grant  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parents[2]
 START_REDIS = (

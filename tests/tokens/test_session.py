@@ -279,3 +279,35 @@ def test_session_of_a_connection_that_must_reconnect(connection, jira) -> None:
         stored.session().get("rest/api/2/myself")
     assert info.value.reconnect_url == "/jira/acme/connect/"
     assert jira.api_requests() == before  # Jira was not asked
+
+
+def test_retry_after_401_rewinds_a_file_body(connection, jira) -> None:
+    import io
+
+    jira.expire_access_tokens()  # Jira rejects the token though it looks valid here
+    body = io.BytesIO(
+        b'{"fields": {"project": {"key": "ACME"}, "summary": "From a file", "issuetype": {"name": "Task"}}}'
+    )
+    response = connection.session().post(
+        "rest/api/2/issue", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_no_retry_of_a_one_shot_body(connection, jira) -> None:
+    jira.expire_access_tokens()
+    chunks = iter(
+        [
+            b'{"fields": {"project": {"key": "ACME"}, ',
+            b'"summary": "x", "issuetype": {"name": "Task"}}}',
+        ]
+    )
+    session = connection.session()
+    response = session.post(
+        "rest/api/2/issue", data=chunks, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401  # not resent half-read
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    assert session.get("rest/api/2/myself").status_code == 200  # the token is fresh now
+    assert jira.token_requests(grant_type="refresh_token") == 1
