@@ -13,6 +13,7 @@ jira_connect.W002         unknown ``JIRA_CONNECT`` key (probably a typo)
 jira_connect.W003         ``ALLOW_HTTP`` on while ``DEBUG`` is off
 jira_connect.W004         ``CALLBACK_URL`` is plain http while ``DEBUG`` is off
 jira_connect.W005         the same encryption key is listed twice
+jira_connect.I001         DEBUG is on and the debug page would show the secrets of a failing exchange
 jira_connect.E006         an active link uses http:// while ALLOW_HTTP is off (``check --database``)
 jira_connect.W006         an active link does not verify TLS while DEBUG is off (``check --database``)
 ========================  =====================================================
@@ -26,7 +27,7 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 from django.db import DatabaseError, transaction
 from django.utils.module_loading import import_string
 
@@ -135,6 +136,33 @@ def _check_transport() -> list[CheckMessage]:
             )
         )
     return messages
+
+
+@register(Tags.security)
+def check_debug_page(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Under DEBUG, Django's error page shows the locals Django would otherwise hide."""
+    if not settings.DEBUG:
+        return []
+    from jira_connect.debug import SensitiveExceptionReporterFilter
+
+    try:
+        reporter_filter = import_string(settings.DEFAULT_EXCEPTION_REPORTER_FILTER)
+    except ImportError:
+        reporter_filter = None  # Django's own check reports a broken path
+    if isinstance(reporter_filter, type) and issubclass(
+        reporter_filter, SensitiveExceptionReporterFilter
+    ):
+        return []
+    return [
+        Info(
+            "With DEBUG on, Django's error page shows the client secret, codes and tokens held by a "
+            "failing Jira call: Django hides variables marked sensitive only when DEBUG is off.",
+            hint='Set DEFAULT_EXCEPTION_REPORTER_FILTER = "jira_connect.debug.SensitiveExceptionReporterFilter".',
+            id="jira_connect.I001",
+        )
+    ]
 
 
 @register()

@@ -36,6 +36,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Django's debug page would show secrets held by a failing call; this keeps them hidden.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "jira_connect.debug.SensitiveExceptionReporterFilter"
+
 ROOT_URLCONF = "tests.urls"
 
 TEMPLATES = [

@@ -176,3 +176,16 @@ def test_database_checks_tolerate_an_unmigrated_database() -> None:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE jira_connect_jiralink_away RENAME TO jira_connect_jiralink")
+
+
+def test_i001_debug_page_without_the_filter(settings) -> None:
+    from jira_connect.checks import check_debug_page
+
+    settings.DEBUG = True
+    assert check_debug_page() == []  # tests.settings uses the filter
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "django.views.debug.SafeExceptionReporterFilter"
+    messages = check_debug_page()
+    assert ids(messages) == ["jira_connect.I001"]
+    assert "SensitiveExceptionReporterFilter" in (messages[0].hint or "")
+    settings.DEBUG = False
+    assert check_debug_page() == []

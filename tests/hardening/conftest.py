@@ -1,0 +1,1 @@
+from tests.flow.conftest import browser, jira, link, user  # noqa: F401
