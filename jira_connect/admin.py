@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from jira_connect import lifecycle, linkcheck
+from jira_connect import lifecycle, linkcheck, tenancy
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
 from jira_connect.forms import JiraLinkForm
 from jira_connect.models import JiraConnection, JiraLink
@@ -46,13 +46,35 @@ class NoSecretLookupsMixin:
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc, no-any-return]
 
 
+class TenantScopedMixin:
+    """A customer's own admin sees only their tenant's links and connections.
+
+    Staff whose admin requests resolve to a tenant (``TENANT_RESOLVER``) and
+    who are not superusers are limited to that tenant: lists, pages, actions,
+    filters, and the tenant of the links they add. Superusers, and staff of a
+    single-tenant site (no tenant resolved), see everything.
+    """
+
+    tenant_lookup = "tenant"
+
+    def staff_tenant(self, request: HttpRequest) -> str:
+        if getattr(request.user, "is_superuser", False):
+            return ""
+        return tenancy.resolve_tenant(request)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        tenant = self.staff_tenant(request)
+        return queryset.filter(**{self.tenant_lookup: tenant}) if tenant else queryset
+
+
 def redirect_url(request: HttpRequest) -> str:
     """The Redirect URL staff paste into Jira's incoming link."""
     return lifecycle.redirect_uri_for(request)
 
 
 @admin.register(JiraLink)
-class JiraLinkAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = JiraLinkForm
     change_form_template = "admin/jira_connect/jiralink/change_form.html"
     list_display = ("name", "slug", "tenant", "base_url", "scope", "is_active", "connection_count")
@@ -102,9 +124,18 @@ class JiraLinkAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[typ
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: JiraLink | None = None) -> Any:
-        if self.has_change_permission(request, obj):
-            return ()
-        return ("secret_status",)
+        fields: tuple[str, ...] = (
+            () if self.has_change_permission(request, obj) else ("secret_status",)
+        )
+        if self.staff_tenant(request):
+            fields += ("tenant",)  # a customer's admin registers links for their own tenant only
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: JiraLink, form: Any, change: bool) -> None:
+        tenant = self.staff_tenant(request)
+        if tenant:
+            obj.tenant = tenant
+        super().save_model(request, obj, form, change)
 
     @admin.display(description=_("client secret"))
     def secret_status(self, obj: JiraLink) -> str:
@@ -167,6 +198,9 @@ class TenantFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         tenants = JiraLink.objects.order_by("tenant").values_list("tenant", flat=True).distinct()
+        own = model_admin.staff_tenant(request)
+        if own:
+            tenants = tenants.filter(tenant=own)
         return [(tenant or "-", tenant or str(_("(no tenant)"))) for tenant in tenants]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -187,7 +221,7 @@ def _user_search_fields() -> tuple[str, ...]:
 
 
 @admin.register(JiraConnection)
-class JiraConnectionAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "user",
         "link",
@@ -198,7 +232,9 @@ class JiraConnectionAdmin(NoSecretLookupsMixin, admin.ModelAdmin):  # type: igno
         "last_refreshed_at",
         "last_error_short",
     )
-    list_filter = ("status", "link", TenantFilter)
+    tenant_lookup = "link__tenant"
+    # Only links that have connections in the (tenant-scoped) list: no other tenant's names.
+    list_filter = ("status", ("link", admin.RelatedOnlyFieldListFilter), TenantFilter)
     list_select_related = ("user", "link")
     date_hierarchy = "last_refreshed_at"
     ordering = ("-last_refreshed_at", "-pk")
