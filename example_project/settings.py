@@ -84,6 +84,7 @@ JIRA_CONNECT = {
     # The demo's simulated Jira servers speak plain http on loopback.
     "ALLOW_HTTP": env.bool("JIRA_CONNECT_ALLOW_HTTP", default=DEBUG),
     "CALLBACK_URL": env.str("JIRA_CONNECT_CALLBACK_URL", default=""),
+    "REFRESH_LEEWAY": env.int("JIRA_CONNECT_REFRESH_LEEWAY", default=60),
     # Demo tenants are Django groups; see example_project/demo/tenancy.py.
     "TENANT_RESOLVER": "example_project.demo.tenancy.tenant_of_user",
 }
@@ -92,8 +93,9 @@ if DEBUG:
     SILENCED_SYSTEM_CHECKS = ["jira_connect.W001"]
 else:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for a local, plain-http production-like run (the load test).
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
