@@ -62,7 +62,7 @@ def free_port() -> int:
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
@@ -130,7 +130,7 @@ def serve_demo_site(tmp: Path) -> Iterator[DemoSite]:
         )
         log = tmp / "runserver.log"
         with log.open("wb") as out:
-            server = subprocess.Popen(  # noqa: S603
+            server = subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
                 cwd=ROOT,
                 env=env,

@@ -94,7 +94,7 @@ def celery_workers(
         for name in names:
             log = (logs / f"{name}.log").open("wb")
             children.append(
-                subprocess.Popen(  # noqa: S603
+                subprocess.Popen(
                     [
                         sys.executable,
                         "-m",

@@ -48,7 +48,7 @@ def test_plugin_in_a_host_project(tmp_path):
             """
         )
     )
-    result = subprocess.run(  # noqa: S603 (our own interpreter and a temp dir)
+    result = subprocess.run(
         [
             sys.executable, "-m", "pytest", "-q", "-p", "no:django", "-p", "no:randomly",
             "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tmp_path), str(tmp_path),

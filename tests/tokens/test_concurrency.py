@@ -66,7 +66,7 @@ def run_workers(pk: int, processes: int, threads: int) -> list[str]:
     )
     start_at = time.time() + 3.0
     children = [
-        subprocess.Popen(  # noqa: S603
+        subprocess.Popen(
             [
                 sys.executable,
                 "-m",
