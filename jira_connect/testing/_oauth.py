@@ -261,7 +261,7 @@ class OAuthProvider:
             raise OAuthError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}.")
         body: dict[str, Any] = {
             "access_token": grant.access_token,
-            "token_type": "bearer",
+            "token_type": "bearer",  # nosec B105 - a token type
             "expires_in": options.access_token_ttl,
         }
         if not keep_refresh_token:

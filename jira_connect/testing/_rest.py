@@ -221,7 +221,8 @@ class RestApi:
                 errors["assignee"] = f"User '{assignee_ref['name']}' does not exist."
         if errors or project is None or issuetype is None or priority is None:
             return _errors(400, [], errors)
-        assert self.context.caller is not None  # handle() only lets authenticated writes through
+        if self.context.caller is None:  # handle() only lets authenticated writes through
+            return _errors(401, ["You are not authenticated."], {})
         moment = datetime.fromtimestamp(self.context.now, timezone.utc)
         issue = self.context.data.add_issue(
             project=project.key,
