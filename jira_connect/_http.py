@@ -91,13 +91,21 @@ def send(
         except requests.RequestException as err:
             _sanitize(err)
             raise JiraUnavailable(_describe_failure(err, url, timeout, what)) from err
+        except (ValueError, UnicodeError) as err:
+            # requests works out a redirect's target even when it will not follow it, and a
+            # garbled Location header (bad bytes, a broken IPv6 host) fails there.
+            raise JiraUnavailable(
+                f"Jira answered {what} with a redirect to an invalid address: is something other "
+                f"than Jira answering at {origin(url)}?"
+            ) from None
 
 
 def _read_bounded(response: requests.Response, limit: int) -> None:
     """Read at most ``limit + 1`` bytes of the body into ``response``, or raise ResponseTooLarge."""
     try:
-        declared = response.headers.get("Content-Length", "")
-        if declared.strip().isdigit() and int(declared) > limit:
+        declared = response.headers.get("Content-Length", "").strip()
+        # isascii(): str.isdigit() also accepts "²", which int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise ResponseTooLarge(response, limit)
         try:
             body = response.raw.read(limit + 1, decode_content=True) if response.raw else b""
@@ -210,7 +218,7 @@ def json_object(response: requests.Response) -> dict[str, Any] | None:
     content = response.content or b""
     try:
         value = json.loads(content)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, absurd nesting
         return None
     return value if isinstance(value, dict) else None
 
@@ -229,7 +237,7 @@ def describe_body(response: requests.Response) -> str:
         return f"an empty body (HTTP {status}) instead of JSON"
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         kind = clean_text(content_type, limit=80) or "no content type"
         return f"a body that is not valid JSON (HTTP {status}, {kind})"
     return f"JSON that is not an object (HTTP {status})"
@@ -238,15 +246,17 @@ def describe_body(response: requests.Response) -> str:
 def describe_redirect(response: requests.Response, what: str) -> str:
     """Explain a 3xx: almost always a wrong base URL or a login page in front of Jira."""
     location = response.headers.get("Location", "")
+    to = ""
     if location:
-        target = urlsplit(urljoin(response.url or "", location))
-        # Drop the query: SSO redirects carry request tokens there.
-        shown = clean_text(
-            urlunsplit((target.scheme, target.netloc, target.path, "", "")), limit=200
-        )
-        to = f" to {shown}"
-    else:
-        to = ""
+        try:
+            target = urlsplit(urljoin(response.url or "", location))
+            # Drop the query: SSO redirects carry request tokens there.
+            shown = clean_text(
+                urlunsplit((target.scheme, target.netloc, target.path, "", "")), limit=200
+            )
+            to = f" to {shown}"
+        except (ValueError, UnicodeError):
+            to = " to an invalid address"
     return (
         f"Jira redirected {what} (HTTP {response.status_code}){to}: the base URL is probably "
         "wrong (http instead of https, or a missing or extra context path), or a proxy or SSO "

@@ -28,6 +28,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -482,11 +483,12 @@ def _parse_token_response(
     if 200 <= status < 300:
         access_token = payload.get("access_token")
         if isinstance(access_token, str) and access_token:
-            return _token_set(payload, access_token, issued_at)
-    if isinstance(error, str) and error.strip() and status < 500:
+            return _token_set(payload, access_token, issued_at, redact)
+    code = _http.clean_text(error, limit=100, redact=redact) if isinstance(error, str) else ""
+    if code and status < 500:
         description = payload.get("error_description")
         raise OAuthError(
-            _http.clean_text(error, limit=100, redact=redact),
+            code,
             _http.clean_text(description, redact=redact) if isinstance(description, str) else "",
             status,
         )
@@ -501,14 +503,16 @@ def _parse_token_response(
     raise JiraUnavailable(message, status_code=status)
 
 
-def _token_set(payload: dict[str, Any], access_token: str, issued_at: datetime) -> TokenSet:
+def _token_set(
+    payload: dict[str, Any], access_token: str, issued_at: datetime, redact: Iterable[str] = ()
+) -> TokenSet:
     kind = payload.get("token_type")
     if (
         kind is not None
         and kind != ""
         and not (isinstance(kind, str) and kind.strip().lower() == BEARER)
     ):
-        shown = _http.clean_text(str(kind), limit=40)
+        shown = _http.clean_text(str(kind), limit=40, redact=(*redact, access_token))
         raise JiraUnavailable(
             f"Jira issued a token of type {shown!r}, not a bearer token.",
             status_code=200,
@@ -534,7 +538,13 @@ def _expires_in(value: object) -> int | None:
     if value is None:
         return None
     seconds: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Compared as an int: float() of an absurd integer overflows.
+        if not 0 <= value <= MAX_EXPIRES_IN:
+            logger.warning("Ignored an unusable expires_in in Jira's token response")
+            return None
+        return value
+    if isinstance(value, float):
         seconds = value
     elif isinstance(value, str):
         try:

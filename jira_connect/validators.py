@@ -28,8 +28,15 @@ _HOST = re.compile(
 
 
 def normalize_base_url(value: str) -> str:
-    """Lower-case scheme and host, drop trailing slashes, keep the context path."""
-    parts = urlsplit(value.strip())
+    """Lower-case scheme and host, drop trailing slashes, keep the context path.
+
+    A value ``urlsplit`` cannot read is returned as typed: the validator
+    reports it.
+    """
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return value.strip()
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
 

@@ -18,7 +18,6 @@ from jira_connect.exceptions import (
     JiraUnavailable,
 )
 from jira_connect.oauth import JiraIdentity, fetch_identity
-from tests.fuzz import known_bugs
 from tests.fuzz.answers import Answer, answers, field_values
 from tests.fuzz.strategies import header_text
 from tests.oauth import ACCESS_TOKEN, MYSELF_URL, make_client, text_of
@@ -87,9 +86,6 @@ def test_fetch_identity_answers(answer: Answer) -> None:
         except JiraConnectError as err:
             check_error(err, answer)
             return
-        except Exception as err:
-            known_bugs.skip_if_known_crash(err, answer, MYSELF_URL)
-            raise
         assert len(mock.calls) == 1
     assert isinstance(identity, JiraIdentity)
     assert 200 <= answer.status < 300, f"an identity from an HTTP {answer.status}"
