@@ -267,6 +267,8 @@ class DisconnectView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
         link = get_available_link(request, slug)
+        # Read the form before changing anything: a body Django cannot parse fails here, not later.
+        target = safe_next(request, request.POST.get("next")) or reverse("jira_connect:connections")
         connection = JiraConnection.objects.filter(link=link, user_id=request.user.pk).first()
         if connection is None:
             messages.info(request, _("You were not connected to %(link)s.") % {"link": link.name})
@@ -280,7 +282,6 @@ class DisconnectView(LoginRequiredMixin, View):
                 )
                 % {"link": link.name},
             )
-        target = safe_next(request, request.POST.get("next")) or reverse("jira_connect:connections")
         return HttpResponseRedirect(target)
 
 
