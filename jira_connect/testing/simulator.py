@@ -546,6 +546,44 @@ class JiraDCSimulator(SimulatorCore):
             raise SimulatorError(f"consent answered {status}, not a redirect: {_text(body)}")
         return final
 
+    def issue_tokens(
+        self, client_id: str, *, user: str = "alice", scope: str | None = None
+    ) -> dict[str, Any]:
+        """Grant ``client_id`` access as ``user`` at once and return the token response Jira
+        would send (``access_token``, ``refresh_token``, ``expires_in``, ...).
+
+        The grant is the one the consent page and a code exchange make, under the same rules
+        (scope capped by the link's, lifetimes, rotation on refresh), but without HTTP: for
+        tests and benchmarks that need many connections with real tokens. ``scope`` defaults
+        to the link's. Nothing reaches the token endpoint, so it is not counted in
+        ``token_requests()`` and injected faults do not apply.
+        """
+        with self._lock:
+            client = self.client(client_id)
+            found = self._find_user(user)
+            if found is None or not found.active:
+                raise SimulatorError(f"no active user {user!r}")
+            requested = _scopes.split_scope(scope if scope is not None else client.scope)
+            unknown = [name for name in requested if name not in _scopes.JIRA_SCOPES]
+            if unknown:
+                raise ValueError(f"not Jira DC scopes: {' '.join(unknown)}")
+            granted = _scopes.cap(requested, _scopes.split_scope(client.scope))
+            if not granted:
+                raise ValueError(f"the link may not grant {scope!r}")
+            consent = _oauth.AuthorizationRequest(
+                client, client.redirect_uri, tuple(granted), None, None, None
+            )
+            now = self.now()
+            code = self._provider.issue_code(consent, found.key, now, self._options.code_ttl)
+            exchange = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "redirect_uri": client.redirect_uri,
+            }
+            return self._provider.token(exchange, self._options, now)
+
     def _http(
         self, method: str, url: str, *, form: str | None = None, timeout: float
     ) -> tuple[int, str | None, bytes]:
