@@ -91,7 +91,7 @@ def send(
         except requests.RequestException as err:
             _sanitize(err)
             raise JiraUnavailable(_describe_failure(err, url, timeout, what)) from err
-        except (ValueError, UnicodeError) as err:
+        except (ValueError, UnicodeError):
             # requests works out a redirect's target even when it will not follow it, and a
             # garbled Location header (bad bytes, a broken IPv6 host) fails there.
             raise JiraUnavailable(

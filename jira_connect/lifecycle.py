@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -201,17 +201,33 @@ def disconnect(connection: JiraConnection) -> None:
 
 # --- keeping tokens fresh -------------------------------------------------------------------------
 
-#: One lock per connection, so threads of one process queue here and not on the database.
-_locks: dict[int, threading.Lock] = {}
-_locks_guard = threading.Lock()
+#: Threads of one process queue on these, not on the database. A fixed set of stripes
+#: (a connection's lock is ``pk % len``) keeps memory flat however many connections a
+#: long-running process refreshes; two connections sharing a stripe only queue briefly.
+_LOCK_STRIPES = tuple(threading.Lock() for _ in range(64))
 
 
 def _connection_lock(pk: int) -> threading.Lock:
-    with _locks_guard:
-        lock = _locks.get(pk)
-        if lock is None:
-            lock = _locks[pk] = threading.Lock()
-        return lock
+    return _LOCK_STRIPES[pk % len(_LOCK_STRIPES)]
+
+
+def _locked_row(pk: int) -> JiraConnection:
+    """The connection's row, locked until the transaction ends; the link's row is not.
+
+    A plain ``select_for_update()`` with ``select_related("link")`` would lock
+    the link's row too (``FOR UPDATE`` without ``OF``), and every refresh on a
+    link would wait for the one before, across all workers.
+    """
+    features = connections[router.db_for_write(JiraConnection)].features
+    queryset = JiraConnection.objects.select_related("link")
+    row: JiraConnection
+    if features.has_select_for_update_of:
+        row = queryset.select_for_update(of=("self",)).get(pk=pk)
+        return row
+    if features.has_select_for_update:
+        JiraConnection.objects.select_for_update().filter(pk=pk).values_list("pk").get()
+    row = queryset.get(pk=pk)
+    return row
 
 
 def reconnect_url(connection: JiraConnection) -> str:
@@ -290,12 +306,8 @@ def _single_flight(
         outcome: Exception | None = None
         refreshed = False
         with transaction.atomic():
-            current = (
-                JiraConnection.objects.select_for_update()
-                .select_related("link")
-                .get(pk=connection.pk)
-            )
-            if current.status != JiraConnection.Status.ACTIVE:
+            current = _locked_row(connection.pk)
+            if current.status != JiraConnection.Status.ACTIVE:  # type: ignore[comparison-overlap]
                 outcome = _reauthorization_required(
                     current, _("This Jira connection must be reconnected.")
                 )

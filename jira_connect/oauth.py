@@ -26,9 +26,9 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 

@@ -13,7 +13,7 @@ TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 DATABASES = {
-    "default": environ.Env.db_url_config(os.environ.get("DATABASE_URL", "sqlite://:memory:")),
+    "default": environ.Env.db_url_config(os.environ.get("DATABASE_URL") or "sqlite://:memory:"),
 }
 
 INSTALLED_APPS = [

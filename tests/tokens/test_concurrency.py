@@ -119,3 +119,40 @@ def test_revoked_grant_under_a_race(connection, jira) -> None:
     assert Counter(outcomes) == {"ReauthorizationRequired": 64}
     assert jira.token_requests(grant_type="refresh_token") == 1
     assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_locks_the_connection_row_only(connection) -> None:
+    """While one connection refreshes, other connections on the link (and the link) stay free."""
+    from django.db import connections, transaction
+    from django.db.utils import OperationalError
+
+    from jira_connect.lifecycle import _locked_row
+    from jira_connect.models import JiraLink
+
+    if db.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold_the_row() -> None:
+        with transaction.atomic():
+            _locked_row(connection.pk)
+            held.set()
+            release.wait(10)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with transaction.atomic():
+            # The link row is free...
+            JiraLink.objects.select_for_update(nowait=True).get(pk=connection.link_id)
+            # ...the connection row is not.
+            with pytest.raises(OperationalError):
+                JiraConnection.objects.select_for_update(nowait=True).get(pk=connection.pk)
+    finally:
+        release.set()
+        holder.join()
