@@ -214,7 +214,7 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
         f"`connection.session()` (resolving the relative URL, the expiry check, merging the "
         f"per-request Authorization header), against {bare_median:.0f} µs for a whole call to "
         f"the simulator on loopback; a real Jira answers in milliseconds.",
-        f"With the simulator as shipped (no `TCP_NODELAY`), a kept-alive call took "
+        f"With `TCP_NODELAY` off on the simulator, a kept-alive call took "
         f"{stall / 1e6:.1f} ms (median of {STALL_SAMPLE} bare calls) instead of "
         f"{bare_median / 1000:.2f} ms.",
     ]

@@ -6,11 +6,9 @@ the client's for one interpreter lock. It prints ``{"base_url": ...}``, then ans
 request per line (``{"op": ..., "args": {...}}``) with ``{"ok": result}`` or ``{"error": text}``.
 
 Keep-alive and Nagle: the simulator's HTTP handler writes a response's headers and its body in
-two ``send()`` calls without ``TCP_NODELAY``, so on a kept-alive connection the body waits for
-the client's delayed ACK, about 40 ms on Linux, on every call after the first. A real Jira
-(Tomcat) sets ``TCP_NODELAY``. The benchmarks measure the client, not that stall, so this process
-sets ``TCP_NODELAY`` on the handler; ``nodelay(false)`` restores the simulator as shipped, to
-measure the stall itself.
+two ``send()`` calls, so it sets ``TCP_NODELAY`` (as Jira's Tomcat does); without it the body
+would wait for the client's delayed ACK, about 40 ms on Linux, on every kept-alive call after
+the first. ``nodelay(false)`` turns the option off, to measure that stall itself.
 """
 
 from __future__ import annotations

@@ -240,7 +240,7 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
     ordering = ("-last_refreshed_at", "-pk")
     raw_id_fields = ("user",)
     exclude = ("access_token", "refresh_token")
-    actions = ("refresh_now", "verify_identity", "disconnect")
+    actions = ("refresh_now", "verify_identity", "revoke", "disconnect")
     readonly_fields = (
         "user",
         "link",
@@ -329,6 +329,14 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
     @admin.action(description=_("Verify identity with Jira"), permissions=["change"])
     def verify_identity(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
         self._each(request, queryset, str(_("verified")), lambda connection: connection.verify())
+
+    @admin.action(
+        description=_("Revoke (forget the tokens, keep the record)"), permissions=["change"]
+    )
+    def revoke(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+        self._each(
+            request, queryset, str(_("revoked")), lambda connection: lifecycle.revoke(connection)
+        )
 
     @admin.action(description=_("Disconnect"), permissions=["delete"])
     def disconnect(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:

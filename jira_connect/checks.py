@@ -14,6 +14,8 @@ jira_connect.W003         ``ALLOW_HTTP`` on while ``DEBUG`` is off
 jira_connect.W004         ``CALLBACK_URL`` is plain http while ``DEBUG`` is off
 jira_connect.W005         the same encryption key is listed twice
 jira_connect.I001         DEBUG is on and the debug page would show the secrets of a failing exchange
+jira_connect.W007         ATOMIC_REQUESTS: a refresh commits only with its request
+jira_connect.W008         no ``request`` context processor: the button cannot tell who is connected
 jira_connect.E006         an active link uses http:// while ALLOW_HTTP is off (``check --database``)
 jira_connect.W006         an active link does not verify TLS while DEBUG is off (``check --database``)
 ========================  =====================================================
@@ -163,6 +165,46 @@ def check_debug_page(
             id="jira_connect.I001",
         )
     ]
+
+
+@register()
+def check_request_handling(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Settings of the host site that quietly change how the app behaves in a request."""
+    messages: list[CheckMessage] = []
+    atomic = [
+        alias for alias, config in settings.DATABASES.items() if config.get("ATOMIC_REQUESTS")
+    ]
+    if atomic:
+        messages.append(
+            Warning(
+                f"ATOMIC_REQUESTS is on ({', '.join(atomic)}): a token refresh during a request is "
+                "committed only with the request. If the view then fails, the new tokens are rolled "
+                "back while Jira has already retired the old ones, and the user must reconnect.",
+                hint="Decorate views that call Jira with @transaction.non_atomic_requests, and run "
+                "manage.py jira_connect_refresh (or the Celery task) so tokens are rarely refreshed "
+                "inside a request.",
+                id="jira_connect.W007",
+            )
+        )
+    engines = [
+        t
+        for t in getattr(settings, "TEMPLATES", [])
+        if t.get("BACKEND", "").endswith("DjangoTemplates")
+    ]
+    processors = {p for t in engines for p in t.get("OPTIONS", {}).get("context_processors", [])}
+    if engines and "django.template.context_processors.request" not in processors:
+        messages.append(
+            Warning(
+                "The 'request' context processor is not enabled: {% jira_connect_button %} cannot "
+                "see the user, so it can only link to the connections page.",
+                hint="Add 'django.template.context_processors.request' to your template engine's "
+                "context_processors.",
+                id="jira_connect.W008",
+            )
+        )
+    return messages
 
 
 @register()

@@ -181,6 +181,29 @@ def save_connection(
     return connection, created
 
 
+def revoke(connection: JiraConnection, reason: str = "Revoked by an administrator.") -> None:
+    """Cut a connection off but keep its record: tokens forgotten, status ``revoked``.
+
+    For staff who must stop a user's access now and keep the trace of who was
+    connected as whom; the user can connect again (which makes it active).
+    Jira's own grant stays until the user revokes it in their Jira profile.
+    """
+    with transaction.atomic():
+        JiraConnection.objects.filter(pk=connection.pk).update(
+            status=JiraConnection.Status.REVOKED,
+            access_token="",
+            refresh_token="",
+            expires_at=None,
+            last_error=reason[:1000],
+            last_error_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    connection.status = JiraConnection.Status.REVOKED  # type: ignore[assignment]
+    connection.access_token = connection.refresh_token = ""
+    connection.expires_at = None
+    logger.info("Connection %s revoked", connection.pk)
+
+
 def disconnect(connection: JiraConnection) -> None:
     """Forget the connection and its tokens.
 
@@ -341,7 +364,7 @@ def _refresh_locked(current: JiraConnection) -> Exception | None:
         tokens = oauth.refresh(client, current.refresh_token)
     except OAuthError as err:
         if err.error == "invalid_grant":
-            return _mark_reauth(current, str(err), now)
+            return _mark_reauth(current, str(err), now, cause=err)
         _record_failure(current, str(err), now, reauth=False, error=err)
         return err
     except JiraUnavailable as err:
@@ -376,12 +399,16 @@ def _refresh_locked(current: JiraConnection) -> Exception | None:
     return None
 
 
-def _mark_reauth(current: JiraConnection, reason: str, now: datetime) -> Exception:
+def _mark_reauth(
+    current: JiraConnection, reason: str, now: datetime, cause: Exception | None = None
+) -> Exception:
     current.status = JiraConnection.Status.REAUTH_REQUIRED  # type: ignore[assignment]
-    _record_failure(current, reason, now, reauth=True, error=None)
-    return _reauthorization_required(
+    raised = _reauthorization_required(
         current, _("Jira no longer accepts this connection: please reconnect.")
     )
+    # The signal carries what went wrong: Jira's OAuth error, or what will be raised.
+    _record_failure(current, reason, now, reauth=True, error=cause or raised)
+    return raised
 
 
 def _record_failure(

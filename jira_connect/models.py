@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from jira_connect import scopes, tenancy
 from jira_connect.exceptions import LinkAccessDenied
 from jira_connect.fields import EncryptedTextField
-from jira_connect.validators import normalize_base_url, validate_base_url
+from jira_connect.validators import normalize_base_url, validate_base_url, validate_ca_bundle
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -80,6 +80,7 @@ class JiraLink(models.Model):
     ca_bundle = models.TextField(
         _("CA certificates"),
         blank=True,
+        validators=[validate_ca_bundle],
         help_text=_(
             "PEM certificates of a private certificate authority that signed Jira's certificate."
         ),

@@ -52,8 +52,9 @@ class JiraSession(requests.Session):
         self.verify = lifecycle.tls_verify(connection.link)
         self.headers["User-Agent"] = USER_AGENT
         self.headers["Accept"] = "application/json"
-        # Never pick up credentials from ~/.netrc for Jira.
-        self.trust_env = False
+        # Proxies and CA bundles from the environment apply, as to the token calls; a
+        # ~/.netrc login never does (requests uses it only when no auth is set).
+        self.auth = _no_auth
 
     def __repr__(self) -> str:
         return f"<JiraSession connection={self._connection.pk} base_url={self._base_url!r}>"
@@ -166,6 +167,10 @@ def _rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
             body.seek(position)
 
     return rewind
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 def _origin(url: str) -> tuple[str, str]:

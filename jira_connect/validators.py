@@ -103,3 +103,22 @@ def validate_base_url(value: str) -> None:
             % {"host": host, "setting": key_name("JIRA_HOSTS")},
             code="host_not_allowed",
         )
+
+
+def validate_ca_bundle(value: str) -> None:
+    """PEM certificates of a private certificate authority, or nothing."""
+    if not value.strip():
+        return
+    from cryptography import x509
+
+    try:
+        certificates = x509.load_pem_x509_certificates(value.strip().encode())
+    except ValueError as err:
+        raise ValidationError(
+            _(
+                "Paste PEM certificates: blocks from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----."
+            ),
+            code="ca_bundle",
+        ) from err
+    if not certificates:
+        raise ValidationError(_("No certificate found."), code="ca_bundle")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from jira_connect import tenancy
 from jira_connect.models import JiraConnection, JiraLink
 
 register = template.Library()
@@ -26,17 +27,20 @@ def jira_connect_button(
     """
     request = context.get("request")
     user = getattr(request, "user", None)
-    if isinstance(link, str):
-        link = JiraLink.objects.filter(slug=link).first()
+    found: JiraLink | None = (
+        JiraLink.objects.filter(slug=link).first() if isinstance(link, str) else link
+    )
+    if found is not None and request is not None and not tenancy.request_may_use(request, found):
+        found = None  # another tenant's link, an inactive one, or one the policy refuses: nothing
     connection = None
-    if link is not None and user is not None and user.is_authenticated:
+    if found is not None and user is not None and user.is_authenticated:
         connection = (
-            JiraConnection.objects.filter(link=link, user_id=user.pk)
+            JiraConnection.objects.filter(link=found, user_id=user.pk)
             .defer("access_token", "refresh_token")
             .first()
         )
     return {
-        "link": link,
+        "link": found,
         "connection": connection,
         "next": next or (request.get_full_path() if request else ""),
         "request": request,

@@ -158,3 +158,23 @@ def test_list_query_count_does_not_grow_with_rows(staff, link_factory) -> None:
     make_rows(link, 9_900)
     assert JiraConnection.objects.count() == 10_000
     assert count_queries(staff) == small
+
+
+def test_revoke_action(staff, browser, jira, link) -> None:
+    from jira_connect.exceptions import ReauthorizationRequired
+
+    connect(browser, jira, link)
+    connection = JiraConnection.objects.get()
+    response = act(staff, "revoke", connection.pk)
+    assert "1 connection revoked." in response.content.decode()
+    stored = JiraConnection.objects.get()
+    assert stored.status == JiraConnection.Status.REVOKED
+    assert stored.access_token == stored.refresh_token == ""
+    assert stored.jira_name == "alice"  # the record stays
+    with pytest.raises(ReauthorizationRequired):
+        stored.session().get("rest/api/2/myself")
+    html = browser.get("/jira/").content.decode()
+    assert "An administrator revoked this connection" in html
+    assert "Reconnect" in html
+    connect(browser, jira, link)
+    assert JiraConnection.objects.get().status == JiraConnection.Status.ACTIVE

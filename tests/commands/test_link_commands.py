@@ -186,3 +186,44 @@ def test_list_and_deactivate(link_factory) -> None:
     assert "client-secret" not in output
     run("jira_connect_link", "deactivate", "acme")
     assert "inactive" in run("jira_connect_link", "list")
+
+
+def test_tls_options(link_factory, tmp_path) -> None:
+    link_factory(slug="acme")
+    run("jira_connect_link", "update", "acme", "--no-verify-tls")
+    assert not JiraLink.objects.get().verify_tls
+    run("jira_connect_link", "update", "acme", "--verify-tls")
+    assert JiraLink.objects.get().verify_tls
+    junk = tmp_path / "ca.pem"
+    junk.write_text("not a certificate")
+    with pytest.raises(CommandError, match="PEM"):
+        run("jira_connect_link", "update", "acme", "--ca-bundle-file", str(junk))
+    with pytest.raises(CommandError, match="Cannot read"):
+        run(
+            "jira_connect_link", "update", "acme", "--ca-bundle-file", str(tmp_path / "missing.pem")
+        )
+    assert JiraLink.objects.get().ca_bundle == ""
+
+
+def test_active_and_inactive_together_are_refused(link_factory) -> None:
+    link_factory(slug="acme")
+    with pytest.raises(CommandError):
+        run("jira_connect_link", "update", "acme", "--active", "--inactive")
+
+
+def test_private_ca_over_https(jira_simulator_factory, link_factory, tmp_path) -> None:
+    """A Jira whose certificate a private CA signed: fails without the CA, works with it."""
+    sim = jira_simulator_factory(tls=True, context_path="/jira")
+    app = sim.register_client(redirect_uri="https://app.example.com/jira/callback/")
+    link_factory(
+        slug="private",
+        base_url=sim.base_url,
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+    )
+    with pytest.raises(SystemExit):
+        run("jira_connect_check", "--link", "private")
+    run("jira_connect_link", "update", "private", "--ca-bundle-file", sim.ca_cert_path)
+    output = run("jira_connect_check", "--link", "private")
+    assert "private: " in output
+    assert "1 checked, 0 broken." in output

@@ -189,3 +189,24 @@ def test_i001_debug_page_without_the_filter(settings) -> None:
     assert "SensitiveExceptionReporterFilter" in (messages[0].hint or "")
     settings.DEBUG = False
     assert check_debug_page() == []
+
+
+def test_w007_atomic_requests(monkeypatch) -> None:
+    from django.conf import settings
+
+    from jira_connect.checks import check_request_handling
+
+    assert check_request_handling() == []
+    monkeypatch.setitem(settings.DATABASES["default"], "ATOMIC_REQUESTS", True)
+    assert ids(check_request_handling()) == ["jira_connect.W007"]
+
+
+def test_w008_request_context_processor_missing(settings) -> None:
+    from jira_connect.checks import check_request_handling
+
+    engine = settings.TEMPLATES[0]
+    processors = [p for p in engine["OPTIONS"]["context_processors"] if not p.endswith(".request")]
+    settings.TEMPLATES = [
+        {**engine, "OPTIONS": {**engine["OPTIONS"], "context_processors": processors}}
+    ]
+    assert ids(check_request_handling()) == ["jira_connect.W008"]

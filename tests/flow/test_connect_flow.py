@@ -281,3 +281,27 @@ def _base() -> dict[str, object]:
     from django.conf import settings
 
     return dict(settings.JIRA_CONNECT)
+
+
+def test_button_without_the_request_links_to_the_connections_page(link) -> None:
+    from django.template import Context, Template
+
+    html = Template("{% load jira_connect %}{% jira_connect_button link %}").render(
+        Context({"link": link})
+    )
+    assert 'href="/jira/"' in html
+    assert "<form" not in html
+
+
+def test_button_shows_nothing_for_a_link_the_request_may_not_use(link, user) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    link.is_active = False
+    link.save()
+    html = Template("{% load jira_connect %}{% jira_connect_button link %}").render(
+        Context({"request": request, "link": link})
+    )
+    assert html.strip() == ""

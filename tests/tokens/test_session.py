@@ -9,7 +9,7 @@ import requests
 from django.test import override_settings
 
 from jira_connect import __version__, signals
-from jira_connect.exceptions import JiraUnavailable, ReauthorizationRequired
+from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.tokens.conftest import expire
 
@@ -167,6 +167,8 @@ def test_revoked_grant_needs_reconnect(
     assert "invalid_grant" in stored.last_error
     assert stored.refresh_token == connection.refresh_token  # kept, never replaced by nothing
     assert received[0]["reauth_required"] is True
+    assert isinstance(received[0]["error"], OAuthError)
+    assert received[0]["error"].error == "invalid_grant"
     # Later calls fail at once, without asking Jira again.
     before = jira.token_requests()
     with pytest.raises(ReauthorizationRequired):
@@ -311,3 +313,23 @@ def test_no_retry_of_a_one_shot_body(connection, jira) -> None:
     assert jira.token_requests(grant_type="refresh_token") == 1
     assert session.get("rest/api/2/myself").status_code == 200  # the token is fresh now
     assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_session_honours_the_environment_but_never_netrc(
+    connection, jira, monkeypatch, sent, tmp_path
+) -> None:
+    """As the token calls do: REQUESTS_CA_BUNDLE and proxies apply; a ~/.netrc login never does
+    (requests would put it in an Authorization header, over the bearer token)."""
+    requests_sent, _ = sent
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    session = connection.session()
+    url = f"{jira.base_url}/rest/api/2/myself"
+    assert session.merge_environment_settings(url, {}, None, True, None)["verify"] == (
+        "/etc/ssl/certs/ca-certificates.crt"
+    )
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert session.get("rest/api/2/myself").status_code == 200
+    assert requests_sent[-1].headers["Authorization"] == f"Bearer {connection.access_token}"

@@ -7,8 +7,10 @@ history and ``ps``): it is read from an environment variable
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -33,10 +35,19 @@ class Command(BaseCommand):
             sub.add_argument("--client-id", required=required)
             sub.add_argument("--scope", help="Jira scopes, e.g. WRITE (default WRITE).")
             sub.add_argument("--tenant", help="Tenant key (default: none).")
-            sub.add_argument("--inactive", action="store_true", help="Create or set it inactive.")
-            sub.add_argument("--active", action="store_true", help="Set it active (update).")
+            state = sub.add_mutually_exclusive_group()
+            state.add_argument("--inactive", action="store_true", help="Create or set it inactive.")
+            state.add_argument("--active", action="store_true", help="Set it active (update).")
             sub.add_argument(
-                "--no-verify-tls", action="store_true", help="Do not verify Jira's TLS certificate."
+                "--verify-tls",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help="Verify Jira's TLS certificate (the default); --no-verify-tls only for testing.",
+            )
+            sub.add_argument(
+                "--ca-bundle-file",
+                metavar="PATH",
+                help="PEM file of the private CA that signed Jira's certificate ('' to remove).",
             )
             secret = sub.add_mutually_exclusive_group(required=required)
             secret.add_argument(
@@ -114,8 +125,14 @@ class Command(BaseCommand):
             link.is_active = False
         elif options["active"] or action == "create":
             link.is_active = True
-        if options["no_verify_tls"]:
-            link.verify_tls = False
+        if options["verify_tls"] is not None:
+            link.verify_tls = options["verify_tls"]
+        if options.get("ca_bundle_file") is not None:
+            path = options["ca_bundle_file"]
+            try:
+                link.ca_bundle = Path(path).read_text() if path else ""
+            except OSError as err:
+                raise CommandError(f"Cannot read {path}: {err.strerror}.") from None
         secret = self.read_secret(options)
         if secret is not None:
             link.client_secret = secret
