@@ -9,6 +9,7 @@ write-only, tokens show only as "present".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -296,7 +297,11 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
         )
 
     def _each(
-        self, request: HttpRequest, queryset: QuerySet[JiraConnection], verb: str, act: Any
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[JiraConnection],
+        done_message: Callable[[int], str],
+        act: Callable[[JiraConnection], Any],
     ) -> None:
         done = 0
         for connection in queryset.select_related("link", "user"):
@@ -315,31 +320,50 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
             except (JiraConnectError, requests.RequestException) as err:
                 self.message_user(request, f"{connection}: {err}", messages.ERROR)
         if done:
-            self.message_user(
-                request,
-                ngettext("%(count)d connection %(verb)s.", "%(count)d connections %(verb)s.", done)
-                % {"count": done, "verb": verb},
-                messages.SUCCESS,
-            )
+            self.message_user(request, done_message(done) % {"count": done}, messages.SUCCESS)
 
     @admin.action(description=_("Refresh tokens now"), permissions=["change"])
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
-        self._each(request, queryset, str(_("refreshed")), lambda connection: connection.refresh())
+        self._each(
+            request,
+            queryset,
+            lambda n: ngettext(
+                "%(count)d connection refreshed.", "%(count)d connections refreshed.", n
+            ),
+            lambda connection: connection.refresh(),
+        )
 
     @admin.action(description=_("Verify identity with Jira"), permissions=["change"])
     def verify_identity(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
-        self._each(request, queryset, str(_("verified")), lambda connection: connection.verify())
+        self._each(
+            request,
+            queryset,
+            lambda n: ngettext(
+                "%(count)d connection verified.", "%(count)d connections verified.", n
+            ),
+            lambda connection: connection.verify(),
+        )
 
     @admin.action(
         description=_("Revoke (forget the tokens, keep the record)"), permissions=["change"]
     )
     def revoke(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
         self._each(
-            request, queryset, str(_("revoked")), lambda connection: lifecycle.revoke(connection)
+            request,
+            queryset,
+            lambda n: ngettext(
+                "%(count)d connection revoked.", "%(count)d connections revoked.", n
+            ),
+            lambda connection: lifecycle.revoke(connection),
         )
 
     @admin.action(description=_("Disconnect"), permissions=["delete"])
     def disconnect(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
         self._each(
-            request, queryset, str(_("disconnected")), lambda connection: connection.disconnect()
+            request,
+            queryset,
+            lambda n: ngettext(
+                "%(count)d connection disconnected.", "%(count)d connections disconnected.", n
+            ),
+            lambda connection: connection.disconnect(),
         )

@@ -191,15 +191,16 @@ def revoke(connection: JiraConnection, reason: str = "Revoked by an administrato
     with transaction.atomic():
         JiraConnection.objects.filter(pk=connection.pk).update(
             status=JiraConnection.Status.REVOKED,
-            access_token="",
-            refresh_token="",
+            access_token=None,
+            refresh_token=None,
             expires_at=None,
             last_error=reason[:1000],
             last_error_at=timezone.now(),
             updated_at=timezone.now(),
         )
     connection.status = JiraConnection.Status.REVOKED  # type: ignore[assignment]
-    connection.access_token = connection.refresh_token = ""
+    for name in ("access_token", "refresh_token"):
+        setattr(connection, name, "")  # the field reads a stored NULL back as ""
     connection.expires_at = None
     logger.info("Connection %s revoked", connection.pk)
 

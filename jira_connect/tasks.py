@@ -70,7 +70,7 @@ def refresh_connection(
         countdown = (
             app_settings.REFRESH_RETRY_AFTER
             + RETRY_BACKOFF * 2**retries
-            + random.uniform(0, RETRY_BACKOFF)  # noqa: S311  # nosec B311 - jitter, not security
+            + random.uniform(0, RETRY_BACKOFF)  # noqa: S311  # nosec B311
         )
         raise self.retry(countdown=countdown)
     return outcome

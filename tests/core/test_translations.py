@@ -95,10 +95,10 @@ def test_mo_loads_with_the_french_plural_rule() -> None:
     assert "charset=utf-8" in catalog.info()["content-type"].lower()
     assert catalog.gettext("Jira connections") == "Connexions Jira"
     # French: 0 and 1 are singular.
-    singular, plural = "%(count)d connection %(verb)s.", "%(count)d connections %(verb)s."
-    assert catalog.ngettext(singular, plural, 0).endswith("%(count)d connexion.")
-    assert catalog.ngettext(singular, plural, 1).endswith("%(count)d connexion.")
-    assert catalog.ngettext(singular, plural, 2).endswith("%(count)d connexions.")
+    singular, plural = "%(count)d connection revoked.", "%(count)d connections revoked."
+    assert catalog.ngettext(singular, plural, 0) == "%(count)d connexion révoquée."
+    assert catalog.ngettext(singular, plural, 1) == "%(count)d connexion révoquée."
+    assert catalog.ngettext(singular, plural, 2) == "%(count)d connexions révoquées."
 
 
 def test_header() -> None:
