@@ -49,8 +49,20 @@ def interpreter(version: str) -> str:
     return candidates[-1] if candidates else f"python{version}"
 
 
-def install(session: nox.Session, django: str) -> None:
+def run_suite(session: nox.Session, django: str, env: dict[str, str]) -> None:
     session.install("-e", ".[test,celery,recipes]", f"Django{DJANGO[django]}")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-m",
+        SKIP_MARKERS,
+        "-p",
+        "no:randomly",
+        *session.posargs,
+        env={"PYTHONDEVMODE": "1", **env},
+    )
 
 
 @nox.session(name="tests")
@@ -61,19 +73,7 @@ def install(session: nox.Session, django: str) -> None:
 )
 def tests(session: nox.Session, django: str) -> None:
     """The suite on SQLite for one Python and Django pair."""
-    install(session, django)
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "-q",
-        "-m",
-        SKIP_MARKERS,
-        "-p",
-        "no:randomly",
-        *session.posargs,
-        env={"PYTHONDEVMODE": "1", "DATABASE_URL": ""},
-    )
+    run_suite(session, django, {"DATABASE_URL": ""})
 
 
 @nox.session(name="postgres", python=interpreter(NEWEST[0]))
@@ -81,16 +81,4 @@ def postgres(session: nox.Session) -> None:
     """The suite on PostgreSQL for the newest pair (DATABASE_URL must point at a server)."""
     if not os.environ.get("DATABASE_URL"):
         session.error("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test")
-    install(session, NEWEST[1])
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "-q",
-        "-m",
-        SKIP_MARKERS,
-        "-p",
-        "no:randomly",
-        *session.posargs,
-        env={"PYTHONDEVMODE": "1"},
-    )
+    run_suite(session, NEWEST[1], {})

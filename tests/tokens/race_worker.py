@@ -1,8 +1,9 @@
-"""One worker process of the refresh race: N threads call Jira through one connection.
+"""The refresh race: N threads call Jira at once through one connection.
 
-Run as ``python -m tests.tokens.race_worker PK THREADS START_AT`` with
-DJANGO_SETTINGS_MODULE and DATABASE_URL pointing at the test database.
-Prints one JSON line: the outcome of each thread's call.
+``call_in_threads`` runs in the test process (threads) and, as
+``python -m tests.tokens.race_worker PK THREADS START_AT`` with
+DJANGO_SETTINGS_MODULE and DATABASE_URL pointing at the test database, in
+worker processes, which print one JSON line: the outcome of each call.
 """
 
 from __future__ import annotations
@@ -13,28 +14,28 @@ import threading
 import time
 
 
-def main() -> None:
-    import django
-
-    django.setup()
+def call_in_threads(pk: int, threads: int, start_at: float | None = None) -> list[str]:
+    """Each thread builds its own session, waits for the others (or ``start_at``), calls once."""
     from django.db import connection as db
 
     from jira_connect.exceptions import JiraConnectError
     from jira_connect.models import JiraConnection
 
-    pk, threads, start_at = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     outcomes: list[str] = []
+    barrier = threading.Barrier(threads)
     lock = threading.Lock()
 
     def call() -> None:
         try:
             session = JiraConnection.objects.select_related("link").get(pk=pk).session()
-            time.sleep(max(0.0, start_at - time.time()))
-            response = session.get("rest/api/2/myself", timeout=30)
-            outcome = str(response.status_code)
+            if start_at is None:
+                barrier.wait()
+            else:
+                time.sleep(max(0.0, start_at - time.time()))
+            outcome = str(session.get("rest/api/2/myself", timeout=30).status_code)
         except JiraConnectError as err:
             outcome = type(err).__name__
-        except Exception as err:
+        except Exception as err:  # reported to the caller, which fails the test
             outcome = f"{type(err).__name__}: {err}"
         finally:
             db.close()
@@ -45,8 +46,16 @@ def main() -> None:
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join()
-    print(json.dumps(outcomes))
+        worker.join(timeout=60)
+    return outcomes
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    pk, threads, start_at = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    print(json.dumps(call_in_threads(pk, threads, start_at)))
 
 
 if __name__ == "__main__":

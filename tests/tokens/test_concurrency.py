@@ -14,38 +14,11 @@ from pathlib import Path
 import pytest
 from django.db import connection as db
 
-from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.tokens.conftest import expire
+from tests.tokens.race_worker import call_in_threads
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def call_in_threads(pk: int, threads: int) -> list[str]:
-    outcomes: list[str] = []
-    barrier = threading.Barrier(threads)
-    lock = threading.Lock()
-
-    def call() -> None:
-        try:
-            session = JiraConnection.objects.select_related("link").get(pk=pk).session()
-            barrier.wait()
-            outcome = str(session.get("rest/api/2/myself").status_code)
-        except ReauthorizationRequired:
-            outcome = "ReauthorizationRequired"
-        except Exception as err:
-            outcome = f"{type(err).__name__}: {err}"
-        finally:
-            db.close()
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=call) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
