@@ -80,6 +80,24 @@ def run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) 
     return result.stdout
 
 
+def check_classifiers(wheel: Path) -> None:
+    """Every classifier is a real one (PyPI refuses an upload with an unknown classifier)."""
+    import zipfile
+
+    from trove_classifiers import classifiers
+
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    declared = [
+        line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Classifier: ")
+    ]
+    unknown = [item for item in declared if item not in classifiers]
+    if unknown:
+        raise SystemExit(f"unknown classifiers: {unknown}")
+    print(f"{len(declared)} classifiers, all known")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jira-connect-package-") as tmp:
         work = Path(tmp)
@@ -89,6 +107,7 @@ def main() -> None:
         (sdist,) = dist.glob("*.tar.gz")
         run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist)
         run(sys.executable, ROOT / "scripts" / "check_wheel.py", wheel)
+        check_classifiers(wheel)
 
         env_dir = work / "venv"
         venv.create(env_dir, with_pip=True)
