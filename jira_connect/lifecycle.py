@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -228,10 +229,12 @@ def disconnect(connection: JiraConnection) -> None:
 #: Threads of one process queue on these, not on the database. A fixed set of stripes
 #: (a connection's lock is ``pk % len``) keeps memory flat however many connections a
 #: long-running process refreshes; two connections sharing a stripe only queue briefly.
-_LOCK_STRIPES = tuple(threading.Lock() for _ in range(64))
+#: Re-entrant: a signal receiver that refreshes another connection on the same stripe
+#: (the signals are sent on commit, while the stripe is held) must not deadlock.
+_LOCK_STRIPES = tuple(threading.RLock() for _ in range(64))
 
 
-def _connection_lock(pk: int) -> threading.Lock:
+def _connection_lock(pk: int) -> AbstractContextManager[bool]:
     return _LOCK_STRIPES[pk % len(_LOCK_STRIPES)]
 
 

@@ -333,3 +333,34 @@ def test_session_honours_the_environment_but_never_netrc(
     monkeypatch.setenv("NETRC", str(netrc))
     assert session.get("rest/api/2/myself").status_code == 200
     assert requests_sent[-1].headers["Authorization"] == f"Bearer {connection.access_token}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_may_refresh_during_the_signal(connection, jira) -> None:
+    """In autocommit, token_refreshed is sent while the refresh still holds its in-process lock:
+    a receiver refreshing a connection on the same lock stripe must not deadlock."""
+    import signal
+
+    from jira_connect import signals
+
+    calls: list[int] = []
+
+    def receiver(**kwargs: object) -> None:
+        if not calls:
+            calls.append(1)
+            JiraConnection.objects.get(pk=connection.pk).refresh()
+
+    def deadlocked(*args: object) -> None:
+        raise AssertionError("deadlocked in the token_refreshed receiver")
+
+    previous = signal.signal(signal.SIGALRM, deadlocked)
+    signal.alarm(20)
+    signals.token_refreshed.connect(receiver, weak=False, dispatch_uid="reentrant")
+    try:
+        JiraConnection.objects.get(pk=connection.pk).refresh()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        signals.token_refreshed.disconnect(dispatch_uid="reentrant")
+    assert calls == [1]
+    assert jira.token_requests(grant_type="refresh_token") == 2
