@@ -129,8 +129,11 @@ class JiraSession(requests.Session):
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response
     ) -> None:
-        """Drop the bearer token when a redirect leaves the link's origin."""
-        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        """Drop the bearer token when a redirect leaves the link's origin.
+
+        Replaces requests' own version, which would also apply a ~/.netrc login
+        for the redirect's host over the bearer token.
+        """
         if prepared_request.url and _origin(prepared_request.url) != self._origin:
             prepared_request.headers.pop("Authorization", None)
 

@@ -364,3 +364,36 @@ def test_a_receiver_may_refresh_during_the_signal(connection, jira) -> None:
         signals.token_refreshed.disconnect(dispatch_uid="reentrant")
     assert calls == [1]
     assert jira.token_requests(grant_type="refresh_token") == 2
+
+
+def test_redirects_keep_the_bearer_at_home_and_drop_it_elsewhere(
+    connection_factory, monkeypatch, tmp_path
+) -> None:
+    import responses
+
+    connection = connection_factory()
+    base = connection.link.base_url
+    netrc = tmp_path / "netrc"
+    host = base.split("//")[1].split("/")[0]
+    netrc.write_text(
+        f"machine {host} login someone password hunter2\nmachine other.example.com login x password y\n"
+    )
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with responses.RequestsMock() as mock:
+        mock.add(
+            "GET", f"{base}/rest/api/2/a", status=302, headers={"Location": f"{base}/rest/api/2/b"}
+        )
+        mock.add("GET", f"{base}/rest/api/2/b", json={"ok": True})
+        mock.add(
+            "GET",
+            f"{base}/rest/api/2/away",
+            status=302,
+            headers={"Location": "https://other.example.com/x"},
+        )
+        mock.add("GET", "https://other.example.com/x", json={"elsewhere": True})
+        session = connection.session()
+        assert session.get("rest/api/2/a").json() == {"ok": True}
+        assert mock.calls[1].request.headers["Authorization"] == f"Bearer {connection.access_token}"
+        assert session.get("rest/api/2/away").json() == {"elsewhere": True}
+        assert "Authorization" not in mock.calls[3].request.headers
