@@ -42,7 +42,7 @@ class ResponseTooLarge(Exception):
         super().__init__(f"response larger than {limit} bytes")
 
 
-def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+def no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """Session auth that adds nothing, so requests never applies credentials from ~/.netrc."""
     return request
 
@@ -69,7 +69,7 @@ def send(
         return response
 
     with requests.Session() as session:
-        session.auth = _no_auth
+        session.auth = no_auth
         try:
             return session.request(
                 method,

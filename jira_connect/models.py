@@ -264,11 +264,6 @@ class JiraConnection(models.Model):
         except ValidationError:
             return True
 
-    @property
-    def is_connected(self) -> bool:
-        # django-stubs types choice members as (value, label) tuples here.
-        return self.status == ConnectionStatus.ACTIVE and bool(self.access_token)  # type: ignore[comparison-overlap]
-
     def session(self) -> JiraSession:
         """A ``requests.Session`` for Jira's REST API on the user's behalf.
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jira_connect import __version__, lifecycle
+from jira_connect._http import no_auth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import ConnectionStatus
@@ -54,7 +55,7 @@ class JiraSession(requests.Session):
         self.headers["Accept"] = "application/json"
         # Proxies and CA bundles from the environment apply, as to the token calls; a
         # ~/.netrc login never does (requests uses it only when no auth is set).
-        self.auth = _no_auth
+        self.auth = no_auth
 
     def __repr__(self) -> str:
         return f"<JiraSession connection={self._connection.pk} base_url={self._base_url!r}>"
@@ -170,10 +171,6 @@ def _rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
             body.seek(position)
 
     return rewind
-
-
-def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    return request
 
 
 def _origin(url: str) -> tuple[str, str]:

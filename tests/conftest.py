@@ -20,6 +20,13 @@ ACCESS_TOKEN = "access-token-1b2c3d4e5f"
 REFRESH_TOKEN = "refresh-token-9a8b7c6d5e"
 
 
+def jira_connect_settings(**changes: Any) -> dict[str, Any]:
+    """The test settings' ``JIRA_CONNECT`` with ``changes``, for ``override_settings``."""
+    from django.conf import settings
+
+    return {**settings.JIRA_CONNECT, **changes}
+
+
 @pytest.fixture
 def user_factory(db: None) -> Callable[..., Any]:
     def make(**overrides: Any) -> Any:

@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 
 from jira_connect import state
 from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
 from tests.flow.conftest import local, start
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_state_is_single_use(browser, link, jira) -> None:
 
 def test_expired_state(browser, link, jira) -> None:
     callback = callback_for(browser, jira, link)
-    with override_settings(JIRA_CONNECT={**_settings(), "STATE_TTL": 1}):
+    with override_settings(JIRA_CONNECT=jira_connect_settings(STATE_TTL=1)):
         session = browser.session
         flows = session[state.SESSION_KEY]
         for data in flows.values():
@@ -135,7 +136,7 @@ def test_token_endpoint_faults(browser, link, jira, fault, status, text) -> None
 def test_token_endpoint_timeout(browser, link, jira) -> None:
     callback = callback_for(browser, jira, link)
     jira.inject("token", "delay", delay=1.0)
-    with override_settings(JIRA_CONNECT={**_settings(), "HTTP_TIMEOUT": 0.2}):
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=0.2)):
         assert_refused(browser.get(callback), 502, "did not answer")
 
 
@@ -166,16 +167,10 @@ def test_wrong_secret_on_the_link(browser, link, jira) -> None:
     assert_refused(browser.get(callback_for(browser, jira, link)), 400, "client ID and secret")
 
 
-def _settings() -> dict[str, object]:
-    from django.conf import settings
-
-    return dict(settings.JIRA_CONNECT)
-
-
 def test_link_misconfigured_during_the_flow(browser, link, jira) -> None:
     """Staff turned ALLOW_HTTP off while a user was on Jira's consent page: a page, not a 500."""
     callback = callback_for(browser, jira, link)
-    with override_settings(JIRA_CONNECT={**_settings(), "ALLOW_HTTP": False}):
+    with override_settings(JIRA_CONNECT=jira_connect_settings(ALLOW_HTTP=False)):
         response = browser.get(callback)
     assert_refused(response, 503, "not set up correctly")
     assert jira.token_requests() == 0
@@ -184,7 +179,7 @@ def test_link_misconfigured_during_the_flow(browser, link, jira) -> None:
 def test_access_policy_changed_during_the_flow(browser, link, jira) -> None:
     callback = callback_for(browser, jira, link)
     with override_settings(
-        JIRA_CONNECT={**_settings(), "LINK_ACCESS_POLICY": lambda user, link: False}
+        JIRA_CONNECT=jira_connect_settings(LINK_ACCESS_POLICY=lambda user, link: False)
     ):
         response = browser.get(callback)
     assert_refused(response, 403, "no longer available")
@@ -194,7 +189,7 @@ def test_access_policy_changed_during_the_flow(browser, link, jira) -> None:
 def test_jira_hosts_tightened_after_the_link_was_saved(browser, link, jira) -> None:
     """SSRF guard at call time: a stored link to a host no longer allowed is not contacted."""
     callback = callback_for(browser, jira, link)
-    with override_settings(JIRA_CONNECT={**_settings(), "JIRA_HOSTS": ["jira.example.com"]}):
+    with override_settings(JIRA_CONNECT=jira_connect_settings(JIRA_HOSTS=["jira.example.com"])):
         response = browser.get(callback)
         assert_refused(response, 503, "not set up correctly")
         assert browser.post(f"/jira/{link.slug}/connect/").status_code == 503

@@ -8,6 +8,7 @@ from django.test import Client, override_settings
 
 from jira_connect import signals
 from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
 from tests.flow.conftest import CALLBACK, connect, local, query, start
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -245,7 +246,7 @@ def test_link_deactivated_during_the_flow(browser, link, jira) -> None:
 
 def test_access_policy_refuses(browser, link) -> None:
     with override_settings(
-        JIRA_CONNECT={**_base(), "LINK_ACCESS_POLICY": lambda user, link: False}
+        JIRA_CONNECT=jira_connect_settings(LINK_ACCESS_POLICY=lambda user, link: False)
     ):
         assert browser.get(f"/jira/{link.slug}/connect/").status_code == 404
         assert browser.post(f"/jira/{link.slug}/connect/").status_code == 404
@@ -275,12 +276,6 @@ def test_button_tag(browser, link, jira, user) -> None:
         Context({"request": request})
     )
     assert "Reconnect" in html
-
-
-def _base() -> dict[str, object]:
-    from django.conf import settings
-
-    return dict(settings.JIRA_CONNECT)
 
 
 def test_button_without_the_request_links_to_the_connections_page(link) -> None:

@@ -7,6 +7,7 @@ from django.test import Client, override_settings
 
 from jira_connect.exceptions import LinkAccessDenied
 from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
 from tests.flow.conftest import CALLBACK, local
 
 pytestmark = pytest.mark.django_db
@@ -115,10 +116,9 @@ def test_python_api_applies_the_access_policy(links, user, connection_factory) -
     assert JiraConnection.objects.for_user(user, "globex") == connection
     with (
         override_settings(
-            JIRA_CONNECT={
-                **_settings(),
-                "LINK_ACCESS_POLICY": lambda user, link: link.tenant in ("", "acme"),
-            }
+            JIRA_CONNECT=jira_connect_settings(
+                LINK_ACCESS_POLICY=lambda user, link: link.tenant in ("", "acme")
+            )
         ),
         pytest.raises(LinkAccessDenied),
     ):
@@ -132,9 +132,3 @@ def test_full_flow_per_tenant(links, user) -> None:
         callback = local(sim.authorize(browser.post(f"/jira/{tenant}/connect/")["Location"]))
         assert browser.get(callback).status_code == 302
     assert {c.link.slug for c in JiraConnection.objects.all()} == {"acme", "globex"}
-
-
-def _settings() -> dict[str, object]:
-    from django.conf import settings
-
-    return dict(settings.JIRA_CONNECT)

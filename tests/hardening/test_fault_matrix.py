@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
 from tests.flow.conftest import connect, local, start
 
 pytestmark = pytest.mark.django_db
@@ -42,9 +43,8 @@ def inject(jira, target: str, fault: str) -> dict[str, object]:
 
 
 def settings_with(**changes: object) -> dict[str, object]:
-    from django.conf import settings
-
-    return {**settings.JIRA_CONNECT, "REFRESH_RETRY_AFTER": 0, **changes}
+    """No cool-down between faults: each cell asks Jira afresh."""
+    return jira_connect_settings(**{"REFRESH_RETRY_AFTER": 0, **changes})
 
 
 # --- the code exchange (the callback) ---------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from jira_connect.exceptions import JiraUnavailable, ReauthorizationRequired
 from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
 from tests.flow.conftest import local, query, start
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,7 @@ def test_whole_life_of_a_connection_logs_no_secret(
         latest.refresh()
     jira.revoke(user="alice")
     with (
-        override_settings(JIRA_CONNECT={**_settings(), "REFRESH_RETRY_AFTER": 0}),
+        override_settings(JIRA_CONNECT=jira_connect_settings(REFRESH_RETRY_AFTER=0)),
         pytest.raises(ReauthorizationRequired),
     ):
         JiraConnection.objects.get().refresh()
@@ -176,9 +177,3 @@ def test_exceptions_and_reprs_hold_no_secret(browser, link, jira) -> None:
     for text in texts:
         for secret in secrets:
             assert secret not in text
-
-
-def _settings() -> dict[str, object]:
-    from django.conf import settings
-
-    return dict(settings.JIRA_CONNECT)

@@ -11,6 +11,7 @@ from django.test import override_settings
 from jira_connect import __version__, signals
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
 from tests.tokens.conftest import expire
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +31,6 @@ def sent():
     captured_kwargs: list[dict[str, object]] = []
     with mock.patch.object(requests.adapters.HTTPAdapter, "send", autospec=True, side_effect=spy):
         yield captured, captured_kwargs
-
-
-def settings_with(**changes: object) -> dict[str, object]:
-    from django.conf import settings
-
-    return {**settings.JIRA_CONNECT, **changes}
 
 
 def test_relative_paths_keep_the_context_path(connection, jira) -> None:
@@ -64,7 +59,7 @@ def test_caller_timeout_wins(connection, sent) -> None:
 
 def test_configured_timeout_applies(connection, jira) -> None:
     jira.inject("api", "delay", delay=1.0)
-    with override_settings(JIRA_CONNECT=settings_with(HTTP_TIMEOUT=0.2)):
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=0.2)):
         session = connection.session()
         with pytest.raises(requests.Timeout):
             session.get("rest/api/2/myself")
@@ -215,7 +210,7 @@ def test_cool_down_after_a_transient_failure(connection, jira) -> None:
         with pytest.raises(JiraUnavailable, match="moments ago"):
             JiraConnection.objects.get().session().get("rest/api/2/myself")
     assert jira.token_requests(grant_type="refresh_token") == 1
-    with override_settings(JIRA_CONNECT=settings_with(REFRESH_RETRY_AFTER=0)):
+    with override_settings(JIRA_CONNECT=jira_connect_settings(REFRESH_RETRY_AFTER=0)):
         assert JiraConnection.objects.get().session().get("rest/api/2/myself").status_code == 200
     stored = JiraConnection.objects.get()
     assert stored.last_error == ""
@@ -264,7 +259,7 @@ def test_session_refuses_a_host_no_longer_allowed(connection, jira) -> None:
     from jira_connect.exceptions import JiraConnectConfigurationError
 
     with (
-        override_settings(JIRA_CONNECT=settings_with(JIRA_HOSTS=["jira.example.com"])),
+        override_settings(JIRA_CONNECT=jira_connect_settings(JIRA_HOSTS=["jira.example.com"])),
         pytest.raises(JiraConnectConfigurationError, match="may not be used"),
     ):
         connection.session()
