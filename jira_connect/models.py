@@ -156,6 +156,20 @@ class ConnectionStatus(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
+class FailureKind(models.TextChoices):
+    """What kind of failure a connection's last error was; decides what is retried.
+
+    Only ``transient`` failures are worth trying again by themselves; the other
+    kinds need a person: staff for ``configuration`` and ``credentials``, the
+    user for ``reauth``.
+    """
+
+    CONFIGURATION = "configuration", _("Configuration")
+    CREDENTIALS = "credentials", _("Rejected client credentials")
+    TRANSIENT = "transient", _("Transient")
+    REAUTH = "reauth", _("Must reconnect")
+
+
 class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
     def active(self) -> JiraConnectionQuerySet:
         return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)  # type: ignore[no-any-return]
@@ -196,6 +210,7 @@ class JiraConnection(models.Model):
     """One user's authorisation on one link: their tokens and who they are in Jira."""
 
     Status = ConnectionStatus
+    FailureKind = FailureKind
 
     link = models.ForeignKey(
         JiraLink, on_delete=models.CASCADE, related_name="connections", verbose_name=_("Jira link")
@@ -235,6 +250,13 @@ class JiraConnection(models.Model):
     last_refreshed_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    last_failure_kind = models.CharField(
+        _("kind of last failure"),
+        max_length=20,
+        choices=FailureKind.choices,
+        blank=True,
+        help_text=_("Blank when the last refresh succeeded."),
+    )
     created_at = models.DateTimeField(_("connected"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
