@@ -238,7 +238,7 @@ def run(jira: SimulatedJira, *, quick: bool, full_baseline: bool = False) -> Res
             "Found while measuring: the refresh takes its row lock with `SELECT ... FOR UPDATE` "
             "over a join with `jira_connect_jiralink` and no `OF`, so PostgreSQL locks the "
             "connection's link row too, and holds it for the round trip to Jira "
-            '(`lifecycle._single_flight`: `select_for_update().select_related("link")`). '
+            '(`refreshing._lock_row`: `select_for_update().select_related("link")`). '
             "Every refresh of a connection on the same link waits for the one before, so with "
             "all connections on one link, as here and on most sites, more workers barely help."
         )

@@ -1,8 +1,8 @@
 """One bounded, redirect-free HTTP exchange with Jira, and the words for what went wrong.
 
-Private to ``jira_connect.oauth``. Every call here:
+Used by ``jira_connect.oauth`` for the token and identity calls. Every call here:
 
-- uses the caller's timeout and TLS verification;
+- uses the caller's timeout and the link's TLS verification (``transport``);
 - follows no redirect (a 3xx comes back as the response);
 - reads at most ``max_bytes + 1`` bytes of the body, from a response hook, so
   requests never reads an unbounded body behind our back (it does read the
@@ -24,6 +24,7 @@ import requests
 import urllib3.exceptions
 
 from jira_connect.exceptions import JiraUnavailable
+from jira_connect.transport import LinkTLSAdapter, Verify, origin_prefix
 
 Timeout: TypeAlias = "float | tuple[float, float]"
 
@@ -52,7 +53,7 @@ def send(
     url: str,
     *,
     headers: Mapping[str, str],
-    verify: bool | str,
+    verify: Verify,
     timeout: Timeout,
     max_bytes: int,
     data: bytes | None = None,
@@ -70,6 +71,7 @@ def send(
 
     with requests.Session() as session:
         session.auth = no_auth
+        session.mount(origin_prefix(url), LinkTLSAdapter(verify))
         try:
             return session.request(
                 method,
@@ -77,7 +79,6 @@ def send(
                 headers=dict(headers),
                 data=data,
                 timeout=timeout,
-                verify=verify,
                 allow_redirects=False,
                 stream=True,
                 hooks={"response": [read_bounded]},

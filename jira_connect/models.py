@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -286,6 +287,11 @@ class JiraConnection(models.Model):
         except ValidationError:
             return True
 
+    @property
+    def reconnect_url(self) -> str:
+        """Where the user connects again: the link's connect page."""
+        return reverse("jira_connect:connect", args=[self.link.slug])
+
     def session(self) -> JiraSession:
         """A ``requests.Session`` for Jira's REST API on the user's behalf.
 
@@ -300,9 +306,9 @@ class JiraConnection(models.Model):
 
     def refresh(self) -> None:
         """Refresh the tokens now (single flight: at most one refresh across workers)."""
-        from jira_connect import lifecycle
+        from jira_connect import refreshing
 
-        lifecycle.refresh_connection(self, force=True)
+        refreshing.refresh_connection(self, force=True)
 
     def verify(self) -> None:
         """Check the connection with Jira (``/rest/api/2/myself``) and update the identity."""

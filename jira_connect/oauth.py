@@ -46,6 +46,7 @@ from jira_connect.exceptions import (
     JiraUnavailable,
     OAuthError,
 )
+from jira_connect.transport import Verify
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -113,7 +114,7 @@ class OAuthClient:
     client_secret: str = field(repr=False)
     redirect_uri: str
     scope: str
-    verify: bool | str = True
+    verify: Verify = True
     timeout: Timeout = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     user_agent: str = DEFAULT_USER_AGENT
@@ -332,7 +333,7 @@ def fetch_identity(client: OAuthClient, access_token: str) -> JiraIdentity:
 def fetch_server_info(
     base_url: str,
     *,
-    verify: bool | str = True,
+    verify: Verify = True,
     timeout: Timeout = DEFAULT_TIMEOUT,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     user_agent: str = DEFAULT_USER_AGENT,

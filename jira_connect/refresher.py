@@ -4,7 +4,7 @@ Used by ``manage.py jira_connect_refresh`` and the optional Celery task. It
 keeps two kinds of connection alive: those whose access token is about to
 expire, and idle ones whose refresh token (90 days on Jira by default) would
 otherwise run out, logging their users out. Each refresh goes through
-``lifecycle.refresh_if_due``, so it is safe to run on many machines at once.
+``refreshing.refresh_if_due``, so it is safe to run on many machines at once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.db import close_old_connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from jira_connect import lifecycle
+from jira_connect import refreshing
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 
@@ -76,7 +76,7 @@ def refresh_one(
     if connection is None:
         return "fresh"  # disconnected meanwhile
     try:
-        refreshed = lifecycle.refresh_if_due(
+        refreshed = refreshing.refresh_if_due(
             connection, within=within, refreshed_before=refreshed_before
         )
     except ReauthorizationRequired:

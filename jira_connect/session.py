@@ -2,7 +2,7 @@
 
 The access token lives in the session object, so a call while it is valid
 costs no database query. It is refreshed, through the single-flight
-``lifecycle.refresh_connection``, shortly before it expires and once after a
+``refreshing.refresh_connection``, shortly before it expires and once after a
 401 (Jira rotates tokens, so another worker may have refreshed and killed
 ours): one refresh and one retry, never more.
 """
@@ -18,7 +18,7 @@ import requests
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jira_connect import __version__, lifecycle
+from jira_connect import __version__, refreshing, transport
 from jira_connect._http import no_auth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
@@ -43,14 +43,18 @@ class JiraSession(requests.Session):
 
     def __init__(self, connection: JiraConnection) -> None:
         super().__init__()
-        lifecycle.ensure_allowed(connection.link)
+        transport.ensure_allowed(connection.link)
         self._connection = connection
         self._base_url = connection.link.base_url.rstrip("/") + "/"
         self._origin = _origin(self._base_url)
         self._token_lock = threading.Lock()
         self._access_token: str = connection.access_token
         self._expires_at: datetime | None = connection.expires_at
-        self.verify = lifecycle.tls_verify(connection.link)
+        # The link's TLS settings win over REQUESTS_CA_BUNDLE for every call to its origin.
+        self.mount(
+            transport.origin_prefix(self._base_url),
+            transport.LinkTLSAdapter(transport.tls_verify(connection.link)),
+        )
         self.headers["User-Agent"] = USER_AGENT
         self.headers["Accept"] = "application/json"
         # Proxies and CA bundles from the environment apply, as to the token calls; a
@@ -105,7 +109,7 @@ class JiraSession(requests.Session):
             # raised the link's scope). Same answer refresh_connection would give.
             raise ReauthorizationRequired(
                 _("This Jira connection must be reconnected."),
-                reconnect_url=lifecycle.reconnect_url(self._connection),
+                reconnect_url=self._connection.reconnect_url,
                 connection=self._connection,
             )
         with self._token_lock:
@@ -122,7 +126,7 @@ class JiraSession(requests.Session):
         with self._token_lock:
             if self._access_token != stale:  # another thread of this session refreshed
                 return self._access_token
-            connection = lifecycle.refresh_connection(self._connection, stale_access_token=stale)
+            connection = refreshing.refresh_connection(self._connection, stale_access_token=stale)
             self._access_token = str(connection.access_token)
             self._expires_at = connection.expires_at
             return self._access_token

@@ -4,7 +4,7 @@ Only a host's Celery autodiscovery imports this module; nothing else in
 ``jira_connect`` imports Celery. Schedule ``refresh_due_connections`` with
 beat every few minutes: it queues one ``refresh_connection`` per due
 connection, so many workers share the work. Each refresh is decided again
-under the connection's row lock (``lifecycle.refresh_if_due``), so
+under the connection's row lock (``refreshing.refresh_if_due``), so
 overlapping runs, duplicate messages and retries refresh a connection once.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from jira_connect.exceptions import (
     JiraUnavailable,
 )
 from jira_connect.oauth import JiraIdentity, ServerInfo, fetch_identity, fetch_server_info
+from jira_connect.transport import LinkTLSAdapter
 
 from . import (
     ACCESS_TOKEN,
@@ -28,6 +30,13 @@ from . import (
     replay,
     text_of,
 )
+
+PRIVATE_CA = ssl.create_default_context()
+
+
+def _link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
+    adapter = session.get_adapter(request.url or "")
+    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None
 
 
 @pytest.fixture
@@ -48,14 +57,14 @@ def test_identity_request(rsps: responses.RequestsMock, monkeypatch: pytest.Monk
     original = requests.Session.send
 
     def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append(kwargs)
+        sent.append({**kwargs, "verify": _link_verify(self, request)})
         return original(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", spy)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     replay(rsps, "myself")
-    _identity(verify="/ca.pem", timeout=(2.0, 5.0))
+    _identity(verify=PRIVATE_CA, timeout=(2.0, 5.0))
     request = rsps.calls[0].request
     assert (request.method, request.url) == ("GET", MYSELF_URL)
     assert request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
@@ -64,7 +73,7 @@ def test_identity_request(rsps: responses.RequestsMock, monkeypatch: pytest.Monk
     assert request.body is None
     assert ACCESS_TOKEN not in (request.url or "")
     assert sent[0]["timeout"] == (2.0, 5.0)
-    assert sent[0]["verify"] == "/ca.pem"
+    assert sent[0]["verify"] is PRIVATE_CA
     assert sent[0]["allow_redirects"] is False
 
 
@@ -223,7 +232,7 @@ def test_server_info_passes_transport_options(
     original = requests.Session.send
 
     def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append(kwargs)
+        sent.append({**kwargs, "verify": _link_verify(self, request)})
         return original(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", spy)

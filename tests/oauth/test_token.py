@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,6 +15,7 @@ import responses
 import jira_connect
 from jira_connect.exceptions import JiraConnectError, JiraUnavailable, OAuthError
 from jira_connect.oauth import TokenSet, exchange_code, refresh, start_authorization
+from jira_connect.transport import LinkTLSAdapter
 
 from . import (
     BASE_URL,
@@ -33,6 +35,13 @@ from . import (
     text_of,
 )
 
+PRIVATE_CA = ssl.create_default_context()
+
+
+def _link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
+    adapter = session.get_adapter(request.url or "")
+    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None
+
 
 @pytest.fixture
 def rsps() -> Iterator[responses.RequestsMock]:
@@ -47,7 +56,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     original = requests.Session.send
 
     def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        calls.append({"request": request, **kwargs})
+        # The TLS choice lives in the adapter mounted for Jira's origin (transport.LinkTLSAdapter).
+        calls.append({"request": request, **kwargs, "verify": _link_verify(self, request)})
         return original(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", spy)
@@ -126,10 +136,13 @@ def test_redirect_uri_is_the_same_string_everywhere(rsps: responses.RequestsMock
 
 @pytest.mark.parametrize(
     ("verify", "timeout"),
-    [(True, 10.0), ("/etc/ssl/private-ca.pem", (3.05, 27.0)), (False, 2.5)],
+    [(True, 10.0), (PRIVATE_CA, (3.05, 27.0)), (False, 2.5)],
 )
 def test_transport_options_reach_requests(
-    rsps: responses.RequestsMock, sent: list[dict[str, Any]], verify: bool | str, timeout: Any
+    rsps: responses.RequestsMock,
+    sent: list[dict[str, Any]],
+    verify: bool | ssl.SSLContext,
+    timeout: Any,
 ) -> None:
     replay(rsps, "token_success")
     _exchange(verify=verify, timeout=timeout)
@@ -138,7 +151,7 @@ def test_transport_options_reach_requests(
     assert len(sent) == 2
     for call in sent:
         assert call["timeout"] == timeout
-        assert call["verify"] == verify
+        assert call["verify"] is verify
         assert call["allow_redirects"] is False
         assert call["stream"] is True
 

@@ -101,7 +101,7 @@ def test_a_refresh_locks_the_connection_row_only(connection) -> None:
     from django.db import connections, transaction
     from django.db.utils import OperationalError
 
-    from jira_connect.lifecycle import _locked_row
+    from jira_connect.refreshing import _lock_row
     from jira_connect.models import JiraLink
 
     if db.vendor != "postgresql":
@@ -111,7 +111,7 @@ def test_a_refresh_locks_the_connection_row_only(connection) -> None:
 
     def hold_the_row() -> None:
         with transaction.atomic():
-            _locked_row(connection.pk)
+            _lock_row("default", connection.pk)
             held.set()
             release.wait(10)
         connections.close_all()

@@ -1,0 +1,535 @@
+"""The refresh engine: one refresh per expiry, and a rotated pair that outlives the caller.
+
+Jira retires a refresh token the moment it answers a refresh with a new pair
+(jira-dc-oauth.md §4). From then on the new pair exists only in this
+process's memory until it is committed, so the engine commits it before it
+returns, whatever transaction the caller has open:
+
+- A caller with no transaction open: the engine's own ``atomic()`` on the
+  model's database commits the pair.
+- A caller inside ``atomic()`` (``ATOMIC_REQUESTS``, a Celery task wrapped in
+  a transaction, a savepoint): the engine locks, refreshes and commits on a
+  database connection of its own, opened for the refresh and closed after
+  it, so a later rollback by the caller cannot take the pair back and the
+  row lock ends with the refresh.
+- Where that connection cannot be used, the refresh joins the caller's
+  transaction: the row exists only in the caller's uncommitted transaction
+  (Django's ``TestCase``, pytest-django's ``django_db``), the caller's own
+  transaction already holds the row's lock (waiting for it on another
+  connection would deadlock), or the database is SQLite (one writer at a
+  time: a second connection would wait for the caller's). The pair is then
+  also kept in a small in-process journal until the caller commits; if the
+  caller rolls back, the next refresh of the connection in this process
+  puts the pair back before anything else.
+
+Single flight: threads of one process queue on a lock of their connection's
+own; processes queue on the row lock (``select_for_update``); whoever gets
+it re-reads the row, and refreshes only if nobody did meanwhile.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError, connections, router, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from jira_connect import oauth, signals
+from jira_connect.conf import app_settings
+from jira_connect.exceptions import (
+    JiraConnectConfigurationError,
+    JiraUnavailable,
+    OAuthError,
+    ReauthorizationRequired,
+)
+from jira_connect.models import FailureKind, JiraConnection
+from jira_connect.transport import ensure_allowed, tls_verify
+
+logger = logging.getLogger(__name__)
+
+#: OAuth errors that say the client's own credentials were refused: staff must fix the link.
+_CREDENTIAL_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
+#: OAuth errors that say Jira could not answer now: worth trying again later.
+_TRANSIENT_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
+
+
+# --- single flight inside a process -----------------------------------------------------------
+
+
+class _ConnectionLocks:
+    """One re-entrant lock per connection, kept only while someone holds or waits for it.
+
+    Unrelated connections never queue behind each other's HTTP call, and
+    memory stays flat however many connections a long-running process
+    refreshes. Re-entrant: a signal receiver may refresh the same connection.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: dict[tuple[str, int], tuple[threading.RLock, list[int]]] = {}
+
+    @contextmanager
+    def hold(self, key: tuple[str, int]) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._held.setdefault(key, (threading.RLock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._held[key]
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+_locks = _ConnectionLocks()
+
+
+# --- the journal of pairs not yet durable ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _UnsavedPair:
+    """A pair Jira issued that only the caller's transaction holds, and the token it replaced."""
+
+    retired_refresh_token: str
+    access_token: str
+    refresh_token: str
+    expires_at: datetime | None
+    scope: str
+    refreshed_at: datetime
+
+    def __repr__(self) -> str:
+        return "<_UnsavedPair>"
+
+
+class _Journal:
+    """Pairs written inside a caller's transaction, until that transaction commits."""
+
+    _LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._pairs: OrderedDict[tuple[str, int], _UnsavedPair] = OrderedDict()
+
+    def keep(self, key: tuple[str, int], pair: _UnsavedPair) -> None:
+        with self._guard:
+            self._pairs[key] = pair
+            self._pairs.move_to_end(key)
+            while len(self._pairs) > self._LIMIT:
+                self._pairs.popitem(last=False)
+
+    def settled(self, key: tuple[str, int], pair: _UnsavedPair) -> None:
+        with self._guard:
+            if self._pairs.get(key) is pair:
+                del self._pairs[key]
+
+    def lost(self, key: tuple[str, int], stored_refresh_token: str) -> _UnsavedPair | None:
+        """The pair a rollback discarded, if the row still holds the token it replaced."""
+        with self._guard:
+            pair = self._pairs.get(key)
+        if pair is None or not stored_refresh_token:
+            return None
+        if pair.retired_refresh_token != stored_refresh_token:
+            return None
+        return pair
+
+
+_journal = _Journal()
+
+
+# --- where the refresh runs -------------------------------------------------------------------
+
+_private_names = itertools.count()
+
+
+@contextmanager
+def _private_connection(alias: str) -> Iterator[str]:
+    """A new connection to ``alias``'s database for one refresh: its commits are its own."""
+    caller = connections[alias]
+    name = f"{alias}__jira_connect_{next(_private_names)}"
+    private = caller.__class__(dict(caller.settings_dict), alias=name)
+    connections[name] = private
+    try:
+        yield name
+    finally:
+        try:
+            private.close()
+        finally:
+            del connections[name]
+
+
+def _lock_row(alias: str, pk: int, *, nowait: bool = False) -> JiraConnection:
+    """The connection's row, locked until the transaction on ``alias`` ends.
+
+    Only the connection's row: ``select_related("link")`` with a plain
+    ``FOR UPDATE`` would lock the link's row too, and every refresh on a link
+    would queue behind the one before. Databases without ``FOR UPDATE OF``
+    (MariaDB, MySQL) lock the row with a query of its own first.
+    """
+    features = connections[alias].features
+    rows = JiraConnection.objects.using(alias).select_related("link")
+    if features.has_select_for_update_of:
+        row: JiraConnection = rows.select_for_update(of=("self",), nowait=nowait).get(pk=pk)
+        return row
+    if features.has_select_for_update:
+        lock = JiraConnection.objects.using(alias).select_for_update(nowait=nowait)
+        lock.filter(pk=pk).values_list("pk").get()
+    row = rows.get(pk=pk)
+    return row
+
+
+@contextmanager
+def _locked(alias: str, pk: int) -> Iterator[JiraConnection]:
+    """Lock and re-read the row inside a transaction that commits when the block ends.
+
+    See the module's docstring for which connection that transaction runs on.
+    """
+    caller = connections[alias]
+    durable_here = not caller.in_atomic_block or caller.vendor == "sqlite"
+    if durable_here or not caller.features.has_select_for_update_nowait:
+        with transaction.atomic(using=alias):
+            yield _lock_row(alias, pk)
+        return
+    with ExitStack() as stack:
+        private = stack.enter_context(_private_connection(alias))
+        row = _try_private(stack, private, alias, pk)
+        yield row
+
+
+def _try_private(stack: ExitStack, private: str, alias: str, pk: int) -> JiraConnection:
+    """Lock the row on ``private`` if that is safe; otherwise in the caller's transaction."""
+    attempt = transaction.atomic(using=private)
+    attempt.__enter__()
+    try:
+        row = _lock_row(private, pk, nowait=True)
+    except JiraConnection.DoesNotExist:
+        attempt.__exit__(None, None, None)
+        # Only the caller's transaction can see the row (it made it and has not committed).
+        return _in_callers_transaction(stack, alias, pk)
+    except DatabaseError as err:
+        attempt.__exit__(type(err), err, err.__traceback__)
+        if _caller_holds_lock(alias, pk):
+            return _in_callers_transaction(stack, alias, pk)
+        # Another worker holds it for the length of one refresh: wait for it, on our own.
+        stack.enter_context(transaction.atomic(using=private))
+        return _lock_row(private, pk)
+    except BaseException as err:
+        attempt.__exit__(type(err), err, err.__traceback__)
+        raise
+    stack.push(attempt.__exit__)
+    return row
+
+
+def _caller_holds_lock(alias: str, pk: int) -> bool:
+    """Whether the caller's own transaction holds the row's lock (asking Jira's row on
+    another connection would then wait for ever), told by locking it again without waiting."""
+    try:
+        with transaction.atomic(using=alias):
+            JiraConnection.objects.using(alias).select_for_update(nowait=True).filter(
+                pk=pk
+            ).values_list("pk").get()
+    except DatabaseError:
+        return False
+    return True
+
+
+def _in_callers_transaction(stack: ExitStack, alias: str, pk: int) -> JiraConnection:
+    stack.enter_context(transaction.atomic(using=alias))
+    return _lock_row(alias, pk)
+
+
+# --- the flight -----------------------------------------------------------------------------------
+
+
+def _single_flight(
+    connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+) -> bool:
+    """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read.
+
+    Raises once the refresh's transaction has ended, so a status change is
+    stored before the caller hears about it. Returns whether it refreshed.
+    """
+    alias = router.db_for_write(JiraConnection, instance=connection)
+    key = (alias, connection.pk)
+    with _locks.hold(key):
+        outcome: Exception | None = None
+        refreshed = False
+        callers_transaction = connections[alias].in_atomic_block
+        with _locked(alias, connection.pk) as current:
+            # Final at the end of the block: on a connection of our own, or with no caller's
+            # transaction around the engine's.
+            durable = current._state.db != alias or not callers_transaction
+            _restore_lost_pair(current, key)
+            if current.status != JiraConnection.Status.ACTIVE:  # type: ignore[comparison-overlap]
+                outcome = _reauthorization_required(
+                    current, _("This Jira connection must be reconnected.")
+                )
+            elif needs_refresh(current):
+                outcome = _refresh_locked(current, key, durable=durable)
+                refreshed = outcome is None
+        current._state.db = current.link._state.db = alias  # the private connection is gone
+        _copy_tokens(current, connection)
+        if outcome is not None:
+            raise outcome
+        return refreshed
+
+
+def _restore_lost_pair(current: JiraConnection, key: tuple[str, int]) -> None:
+    pair = _journal.lost(key, current.refresh_token)
+    if pair is None:
+        return
+    current.access_token = pair.access_token
+    current.refresh_token = pair.refresh_token
+    current.expires_at = pair.expires_at
+    current.scope = pair.scope
+    current.last_refreshed_at = pair.refreshed_at
+    current.save(
+        update_fields=["access_token", "refresh_token", "expires_at", "scope", "last_refreshed_at"]
+    )
+    _journal.settled(key, pair)
+    logger.warning(
+        "Put back the Jira tokens of connection %s that a rolled-back transaction had discarded",
+        current.pk,
+    )
+
+
+def refresh_redirect_uri(connection: JiraConnection) -> str:
+    # The exact Redirect URL the grant was made with, which Jira may check again.
+    return connection.redirect_uri or app_settings.CALLBACK_URL
+
+
+def _cooling_down(current: JiraConnection, now: datetime) -> Exception | None:
+    """The stored failure to answer with instead of asking Jira again, if it is too soon."""
+    if current.last_error_at is None or (
+        current.last_refreshed_at is not None and current.last_error_at <= current.last_refreshed_at
+    ):
+        return None
+    kind = current.last_failure_kind
+    if kind == FailureKind.CREDENTIALS and current.link.updated_at <= current.last_error_at:
+        # The same client credentials will be refused again: wait until staff change the link.
+        return OAuthError(
+            "invalid_client",
+            _("Jira refused the link's client credentials (%(error)s); fix the link in the admin.")
+            % {"error": current.last_error},
+        )
+    retry_after = app_settings.REFRESH_RETRY_AFTER
+    if (
+        kind in (FailureKind.TRANSIENT, "")
+        and retry_after
+        and now - current.last_error_at < timedelta(seconds=retry_after)
+    ):
+        return JiraUnavailable(
+            _("Jira failed moments ago (%(error)s); trying again after %(seconds)s seconds.")
+            % {"error": current.last_error, "seconds": retry_after}
+        )
+    return None
+
+
+@sensitive_variables()
+def _refresh_locked(
+    current: JiraConnection, key: tuple[str, int], *, durable: bool
+) -> Exception | None:
+    """Refresh under the row lock; return the exception to raise once the transaction ends."""
+    now = timezone.now()
+    if not current.refresh_token:
+        return _mark_reauth(current, "no refresh token", now)
+    waiting = _cooling_down(current, now)
+    if waiting is not None:
+        return waiting
+    try:
+        ensure_allowed(current.link)
+        client = oauth.OAuthClient(
+            base_url=current.link.base_url,
+            client_id=current.link.client_id,
+            client_secret=current.link.client_secret,
+            redirect_uri=refresh_redirect_uri(current),
+            scope=current.link.scope,
+            verify=tls_verify(current.link),
+            timeout=app_settings.HTTP_TIMEOUT,
+            allow_http=app_settings.ALLOW_HTTP,
+        )
+        tokens = oauth.refresh(client, current.refresh_token)
+    except JiraConnectConfigurationError as err:
+        _record_failure(current, str(err), now, kind=FailureKind.CONFIGURATION, error=err)
+        return err
+    except OAuthError as err:
+        if err.error == "invalid_grant":
+            return _mark_reauth(current, str(err), now, cause=err)
+        _record_failure(current, str(err), now, kind=_kind_of(err), error=err)
+        return err
+    except JiraUnavailable as err:
+        _record_failure(current, str(err), now, kind=FailureKind.TRANSIENT, error=err)
+        return err
+    retired = current.refresh_token
+    current.access_token = tokens.access_token
+    if tokens.refresh_token:  # never replace a stored refresh token by nothing
+        current.refresh_token = tokens.refresh_token
+    current.expires_at = tokens.expires_at
+    if tokens.scope:
+        current.scope = tokens.scope
+    current.last_refreshed_at = now
+    current.last_error = ""
+    current.last_error_at = None
+    current.last_failure_kind = ""
+    current.save(
+        update_fields=[
+            "access_token",
+            "refresh_token",
+            "expires_at",
+            "scope",
+            "last_refreshed_at",
+            "last_error",
+            "last_error_at",
+            "last_failure_kind",
+            "updated_at",
+        ]
+    )
+    used = current._state.db
+    if not durable and used is not None:
+        pair = _UnsavedPair(
+            retired_refresh_token=retired,
+            access_token=current.access_token,
+            refresh_token=current.refresh_token,
+            expires_at=current.expires_at,
+            scope=current.scope,
+            refreshed_at=now,
+        )
+        _journal.keep(key, pair)
+        transaction.on_commit(lambda: _journal.settled(key, pair), using=used)
+    refreshed = current
+    _on_commit(
+        current, lambda: signals.token_refreshed.send(sender=JiraConnection, connection=refreshed)
+    )
+    logger.info("Refreshed the Jira tokens of connection %s", current.pk)
+    return None
+
+
+def _kind_of(err: OAuthError) -> str:
+    if err.error in _CREDENTIAL_ERRORS:
+        return FailureKind.CREDENTIALS
+    if err.error in _TRANSIENT_ERRORS:
+        return FailureKind.TRANSIENT
+    return FailureKind.CONFIGURATION
+
+
+def _mark_reauth(
+    current: JiraConnection, reason: str, now: datetime, cause: Exception | None = None
+) -> Exception:
+    current.status = JiraConnection.Status.REAUTH_REQUIRED  # type: ignore[assignment]
+    raised = _reauthorization_required(
+        current, _("Jira no longer accepts this connection: please reconnect.")
+    )
+    # The signal carries what went wrong: Jira's OAuth error, or what will be raised.
+    _record_failure(current, reason, now, kind=FailureKind.REAUTH, error=cause or raised)
+    return raised
+
+
+def _record_failure(
+    current: JiraConnection, reason: str, now: datetime, *, kind: str, error: Exception | None
+) -> None:
+    current.last_error = reason[:1000]
+    current.last_error_at = now
+    current.last_failure_kind = kind
+    current.save(
+        update_fields=["status", "last_error", "last_error_at", "last_failure_kind", "updated_at"]
+    )
+    failed = current
+    reauth = kind == FailureKind.REAUTH
+    _on_commit(
+        current,
+        lambda: signals.token_refresh_failed.send(
+            sender=JiraConnection, connection=failed, error=error, reauth_required=reauth
+        ),
+    )
+    logger.warning(
+        "Refreshing the Jira tokens of connection %s failed (%s): %s", current.pk, kind, reason
+    )
+
+
+def _on_commit(current: JiraConnection, send: Callable[[], Any]) -> None:
+    transaction.on_commit(send, using=current._state.db)
+
+
+def _reauthorization_required(current: JiraConnection, message: str) -> ReauthorizationRequired:
+    return ReauthorizationRequired(message, reconnect_url=current.reconnect_url, connection=current)
+
+
+def _copy_tokens(source: JiraConnection, target: JiraConnection) -> None:
+    for name in (
+        "access_token",
+        "refresh_token",
+        "expires_at",
+        "scope",
+        "status",
+        "last_refreshed_at",
+        "last_error",
+        "last_error_at",
+        "last_failure_kind",
+    ):
+        setattr(target, name, getattr(source, name))
+
+
+# --- the public entry points --------------------------------------------------------------------
+
+
+@sensitive_variables()
+def refresh_connection(
+    connection: JiraConnection, *, stale_access_token: str | None = None, force: bool = False
+) -> JiraConnection:
+    """Make sure ``connection`` holds a usable access token, refreshing it at most once.
+
+    ``stale_access_token`` is the token the caller holds and found wanting
+    (about to expire, or answered 401): if the stored token already differs,
+    another thread or process refreshed meanwhile and its token is used, with
+    no request to Jira. ``force`` refreshes even a token that is not expiring
+    (``connection.refresh()``). Returns the connection with the current
+    tokens loaded; raises ``ReauthorizationRequired`` when Jira rejected the
+    grant, ``JiraUnavailable`` when Jira could not be asked, ``OAuthError``
+    when Jira refused the link's client credentials and
+    ``JiraConnectConfigurationError`` when the site's settings forbid the call.
+    """
+    leeway = app_settings.REFRESH_LEEWAY
+
+    def needs_refresh(current: JiraConnection) -> bool:
+        if force or not current.access_token:
+            return True
+        if stale_access_token is not None and current.access_token == stale_access_token:
+            return True  # the caller's token is wanting, and nobody replaced it yet
+        return current.is_expired(leeway=leeway)
+
+    _single_flight(connection, needs_refresh)
+    return connection
+
+
+def refresh_if_due(
+    connection: JiraConnection, *, within: int, refreshed_before: datetime | None = None
+) -> bool:
+    """Refresh when the token expires within ``within`` seconds, or was last refreshed
+    before ``refreshed_before`` (so an idle user's refresh token does not run out).
+
+    Decided again under the row lock, so many workers running this at once
+    refresh each connection once. Returns whether this call refreshed.
+    """
+
+    def due(current: JiraConnection) -> bool:
+        if current.is_expired(leeway=within) or not current.access_token:
+            return True
+        last = current.last_refreshed_at or current.created_at
+        return refreshed_before is not None and last < refreshed_before
+
+    return _single_flight(connection, due)
