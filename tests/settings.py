@@ -12,8 +12,30 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
+DATABASE_URL = os.environ.get("DATABASE_URL") or "sqlite://:memory:"
+if DATABASE_URL.startswith(("mysql:", "mariadb:")):
+    # PyMySQL (pure Python, so no compiler or client headers) stands in for mysqlclient.
+    import pymysql
+
+    pymysql.version_info = (2, 2, 1, "final", 0)  # what Django asks of mysqlclient
+    pymysql.install_as_MySQLdb()
+    DATABASE_URL = "mysql:" + DATABASE_URL.split(":", 1)[1]
+
+
+def _database(url: str, suffix: str = "") -> dict[str, object]:
+    config = environ.Env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.mysql":
+        config["OPTIONS"] = {"charset": "utf8mb4"}
+        config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    if suffix and config["NAME"] != ":memory:":
+        config["NAME"] = f"{config['NAME']}_{suffix}"
+    return config
+
+
 DATABASES = {
-    "default": environ.Env.db_url_config(os.environ.get("DATABASE_URL") or "sqlite://:memory:"),
+    "default": _database(DATABASE_URL),
+    # A second database for the router tests (tests/routers.py); tests ask for it by name.
+    "other": _database(DATABASE_URL, "other"),
 }
 
 INSTALLED_APPS = [

@@ -101,8 +101,8 @@ def test_a_refresh_locks_the_connection_row_only(connection) -> None:
     from django.db import connections, transaction
     from django.db.utils import OperationalError
 
-    from jira_connect.refreshing import _lock_row
     from jira_connect.models import JiraLink
+    from jira_connect.refreshing import _lock_row
 
     if db.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")

@@ -1,0 +1,276 @@
+"""A rotated token pair outlives the caller's rollback (DESIGN §4 invariant 11).
+
+Jira retires the old refresh token as soon as it answers a refresh, so a
+pair rolled back with the caller's transaction would leave the database
+holding a dead token, and the user would have to reconnect. Each scenario
+refreshes inside a transaction that is then rolled back, and checks that the
+connection keeps working and that Jira (the simulator) still accepts the
+stored refresh token: the chain is intact.
+
+The ``committed`` tests run with rows committed beforehand (a real site);
+the ``uncommitted`` ones inside the test's own transaction (Django's
+``TestCase``, pytest-django's ``django_db``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection as db
+from django.db import connections, transaction
+from django.db.utils import OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.test import override_settings
+from django.urls import path
+from django.utils import timezone
+
+from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.models import JiraConnection
+from jira_connect.testing import JiraDCSimulator
+
+committed = pytest.mark.django_db(transaction=True)
+uncommitted = pytest.mark.django_db
+
+
+class Rollback(Exception):
+    """What the caller's code raises after the refresh."""
+
+
+@pytest.fixture
+def expired(grant) -> JiraConnection:
+    """A connection whose access token is past its expiry: the next call refreshes it."""
+    connection = grant()
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=5)
+    )
+    return JiraConnection.objects.select_related("link").get(pk=connection.pk)
+
+
+def stored(connection: JiraConnection) -> JiraConnection:
+    return JiraConnection.objects.select_related("link").get(pk=connection.pk)
+
+
+def durable_at_once() -> bool:
+    """Whether the pair is committed before the refresh returns (a server database and rows
+    committed beforehand), rather than put back by the next refresh in this process."""
+    return db.vendor != "sqlite" and not db.in_atomic_block
+
+
+def assert_chain_intact(jira: JiraDCSimulator, connection: JiraConnection) -> None:
+    """A new session works, the stored refresh token refreshes, and Jira still takes it."""
+    if durable_at_once():
+        assert jira.is_valid_refresh_token(stored(connection).refresh_token)
+    response = stored(connection).session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert response.json()["name"] == "alice"
+    row = stored(connection)
+    row.refresh()  # the stored refresh token really refreshes
+    row = stored(connection)
+    assert row.status == JiraConnection.Status.ACTIVE
+    assert jira.is_valid_refresh_token(row.refresh_token)
+
+
+def refresh_then_fail(connection: JiraConnection) -> None:
+    with transaction.atomic():
+        assert connection.session().get("rest/api/2/myself").status_code == 200
+        raise Rollback
+
+
+def refresh_in_rolled_back_savepoint(connection: JiraConnection) -> None:
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                connection.refresh()
+                raise Rollback
+        except Rollback:
+            pass
+
+
+SCENARIOS: dict[str, Callable[[JiraConnection], None]] = {
+    "atomic block that raises": refresh_then_fail,
+    "rolled-back savepoint": refresh_in_rolled_back_savepoint,
+}
+
+
+@committed
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_rollback_by_the_caller_keeps_the_new_pair(jira, expired, scenario) -> None:
+    with pytest.raises(Rollback) if scenario == "atomic block that raises" else nullcontext():
+        SCENARIOS[scenario](expired)
+    assert jira.token_requests("refresh_token") == 1
+    assert_chain_intact(jira, expired)
+    assert jira.token_requests("refresh_token") == 2  # the one assert_chain_intact asked for
+
+
+@uncommitted
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_rollback_inside_the_tests_own_transaction_keeps_the_chain(
+    jira, expired, scenario
+) -> None:
+    with pytest.raises(Rollback) if scenario == "atomic block that raises" else nullcontext():
+        SCENARIOS[scenario](expired)
+    assert jira.token_requests("refresh_token") == 1
+    assert_chain_intact(jira, expired)
+    assert jira.token_requests("refresh_token") == 2
+
+
+@committed
+def test_the_row_lock_ends_with_the_refresh(jira, expired) -> None:
+    """Inside the caller's transaction, other workers can refresh as soon as ours is done."""
+    if not db.features.has_select_for_update_nowait or db.vendor == "sqlite":
+        pytest.skip("needs a database with row locks")
+    free: list[bool] = []
+
+    def try_lock() -> None:
+        try:
+            with transaction.atomic():
+                JiraConnection.objects.select_for_update(nowait=True).filter(
+                    pk=expired.pk
+                ).values_list("pk").get()
+            free.append(True)
+        except OperationalError:
+            free.append(False)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        expired.refresh()
+        other = threading.Thread(target=try_lock)
+        other.start()
+        other.join(30)
+    assert free == [True]
+
+
+# --- ATOMIC_REQUESTS ----------------------------------------------------------------------------
+
+
+def failing_view(request: HttpRequest) -> HttpResponse:
+    connection = JiraConnection.objects.select_related("link").get(pk=request.GET["pk"])
+    connection.session().get("rest/api/2/myself")
+    raise RuntimeError("the view fails after calling Jira")
+
+
+urlpatterns = [path("fails-after-jira/", failing_view)]
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(db.settings_dict, "ATOMIC_REQUESTS", True)
+    with override_settings(ROOT_URLCONF=__name__):
+        yield
+
+
+@committed
+@pytest.mark.usefixtures("atomic_requests")
+def test_a_view_under_atomic_requests_that_fails_keeps_the_new_pair(jira, expired, client) -> None:
+    client.raise_request_exception = False
+    response = client.get(f"/fails-after-jira/?pk={expired.pk}")
+    assert response.status_code == 500
+    assert jira.token_requests("refresh_token") == 1
+    assert_chain_intact(jira, expired)
+
+
+# --- the caller's own locks -----------------------------------------------------------------------
+
+
+def run_bounded(work: Callable[[], Any], seconds: float = 30) -> None:
+    """Run ``work`` in a thread and fail (instead of hanging the suite) if it never ends."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as err:  # re-raised below, in the test's thread
+            errors.append(err)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "deadlocked"
+    if errors:
+        raise errors[0]
+
+
+@committed
+@pytest.mark.parametrize("how", ["select_for_update", "update"])
+def test_no_deadlock_when_the_callers_transaction_holds_the_row(jira, expired, how) -> None:
+    def work() -> None:
+        with transaction.atomic():
+            rows = JiraConnection.objects.filter(pk=expired.pk)
+            if how == "select_for_update":
+                rows.select_for_update().values_list("pk").get()
+            else:
+                rows.update(jira_display_name="Alice (edited)")
+            expired.refresh()
+
+    run_bounded(work)
+    assert jira.token_requests("refresh_token") == 1
+    assert_chain_intact(jira, expired)
+
+
+# --- a worker killed after Jira answered --------------------------------------------------------
+
+KILLED_WORKER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import django
+    django.setup()
+    from jira_connect import oauth
+    from jira_connect.models import JiraConnection
+
+    real = oauth.refresh
+
+    def refresh_then_die(*args, **kwargs):
+        real(*args, **kwargs)  # Jira has issued the new pair and retired the old one
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    oauth.refresh = refresh_then_die
+    JiraConnection.objects.select_related("link").get(pk=int(sys.argv[1])).refresh()
+    """
+)
+
+
+@committed
+def test_a_worker_killed_after_jira_answered_means_reconnect_not_a_hang(jira, expired) -> None:
+    if db.vendor == "sqlite":
+        pytest.skip("needs a database server shared with another process")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env["DATABASE_URL"] = _url_of_test_database()
+    worker = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER, str(expired.pk)],
+        env=env,
+        timeout=60,
+        check=False,
+        capture_output=True,
+    )
+    assert worker.returncode == -signal.SIGKILL, worker.stderr.decode()[-2000:]
+    assert jira.token_requests("refresh_token") == 1
+
+    def call() -> None:
+        with pytest.raises(ReauthorizationRequired):
+            stored(expired).session().get("rest/api/2/myself")
+
+    run_bounded(call)
+    assert stored(expired).status == JiraConnection.Status.REAUTH_REQUIRED
+    assert stored(expired).last_failure_kind == JiraConnection.FailureKind.REAUTH
+
+
+def _url_of_test_database() -> str:
+    settings = db.settings_dict
+    scheme = {"postgresql": "postgres", "mysql": "mysql"}[db.vendor]
+    return (
+        f"{scheme}://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST']}:"
+        f"{settings['PORT']}/{settings['NAME']}"
+    )
