@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import close_old_connections
-from django.db import connection as db_connection
+from django.db import close_old_connections, connections, router
 from django.utils import timezone
 
 from jira_connect import refreshing
@@ -101,6 +100,7 @@ def refresh_due(
     the calling thread.
     """
     summary = RefreshSummary(total=len(pks))
+    db_connection = connections[router.db_for_write(JiraConnection)]
     if db_connection.vendor == "sqlite":
         workers = 1
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -120,7 +120,7 @@ def refresh_due(
         try:
             work_through()
         finally:
-            db_connection.close()
+            connections[router.db_for_write(JiraConnection)].close()  # this thread's own
 
     workers = max(1, min(workers, len(pks)))
     if workers == 1:

@@ -299,7 +299,8 @@ def _restore_lost_pair(current: JiraConnection, key: tuple[str, int]) -> None:
     current.scope = pair.scope
     current.last_refreshed_at = pair.refreshed_at
     current.save(
-        update_fields=["access_token", "refresh_token", "expires_at", "scope", "last_refreshed_at"]
+        using=current._state.db,
+        update_fields=["access_token", "refresh_token", "expires_at", "scope", "last_refreshed_at"],
     )
     _journal.settled(key, pair)
     logger.warning(
@@ -387,6 +388,7 @@ def _refresh_locked(
     current.last_error_at = None
     current.last_failure_kind = ""
     current.save(
+        using=current._state.db,
         update_fields=[
             "access_token",
             "refresh_token",
@@ -397,7 +399,7 @@ def _refresh_locked(
             "last_error_at",
             "last_failure_kind",
             "updated_at",
-        ]
+        ],
     )
     used = current._state.db
     if not durable and used is not None:
@@ -446,7 +448,8 @@ def _record_failure(
     current.last_error_at = now
     current.last_failure_kind = kind
     current.save(
-        update_fields=["status", "last_error", "last_error_at", "last_failure_kind", "updated_at"]
+        using=current._state.db,
+        update_fields=["status", "last_error", "last_error_at", "last_failure_kind", "updated_at"],
     )
     failed = current
     reauth = kind == FailureKind.REAUTH

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models.functions import Cast
 
 from jira_connect import crypto
@@ -51,10 +51,12 @@ def rotate_encryption_keys(
     for model, names in encrypted_fields():
         raw = {f"_raw_{name}": Cast(name, output_field=models.TextField()) for name in names}
         last_pk = 0
+        using = router.db_for_write(model)
+        manager = model._default_manager.db_manager(using)
         while True:
-            with transaction.atomic():
+            with transaction.atomic(using=using):
                 rows = list(
-                    model._default_manager.select_for_update()
+                    manager.select_for_update()
                     .filter(pk__gt=last_pk)
                     .order_by("pk")
                     .annotate(**raw)
@@ -76,7 +78,7 @@ def rotate_encryption_keys(
                 for name, instances in pending.items():
                     if instances:
                         # The field encrypts on the way in, with the first key.
-                        model._default_manager.bulk_update(instances, [name])
+                        manager.bulk_update(instances, [name])
                         result.rotated += len(instances)
             if progress:
                 progress(
