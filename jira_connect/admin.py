@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 
 from jira_connect import lifecycle, linkcheck, tenancy
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
+from jira_connect.fields import is_unreadable
 from jira_connect.forms import JiraLinkForm
 from jira_connect.models import JiraConnection, JiraLink
 
@@ -45,6 +46,46 @@ class NoSecretLookupsMixin:
         if request is None:  # Django 4.2 passes no request
             return super().lookup_allowed(lookup, value)  # type: ignore[misc, no-any-return]
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc, no-any-return]
+
+
+class UnreadableSecretsNoticeMixin:
+    """Tells staff which rows hold secrets no configured key decrypts, instead of a 500.
+
+    The rows stay listed and editable; saving one writes its secrets back
+    unchanged, so putting the missing key back makes them usable again.
+    """
+
+    def _unreadable_secrets(self, objects: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def _warn_unreadable(self, request: HttpRequest, objects: Any) -> None:
+        unreadable = self._unreadable_secrets(objects)
+        if unreadable:
+            messages.warning(
+                request,
+                _(
+                    "%(count)s of these cannot be used: a stored secret cannot be decrypted with "
+                    'any key in JIRA_CONNECT["ENCRYPTION_KEYS"] (%(names)s). Put back the key '
+                    "it was encrypted with, then run manage.py jira_connect_rotate_keys."
+                )
+                % {"count": len(unreadable), "names": ", ".join(str(o) for o in unreadable[:5])},
+            )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._warn_unreadable(request, changelist.result_list)
+        return response
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        if request.method == "GET":
+            obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
+            if obj is not None:
+                self._warn_unreadable(request, [obj])
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 
 class TenantScopedMixin:
@@ -75,7 +116,9 @@ def redirect_url(request: HttpRequest) -> str:
 
 
 @admin.register(JiraLink)
-class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class JiraLinkAdmin(  # type: ignore[type-arg]
+    UnreadableSecretsNoticeMixin, TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin
+):
     form = JiraLinkForm
     change_form_template = "admin/jira_connect/jiralink/change_form.html"
     list_display = ("name", "slug", "tenant", "base_url", "scope", "is_active", "connection_count")
@@ -137,6 +180,9 @@ class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin): 
         if tenant:
             obj.tenant = tenant
         super().save_model(request, obj, form, change)
+
+    def _unreadable_secrets(self, objects: Any) -> list[Any]:
+        return [link for link in objects if is_unreadable(link.client_secret)]
 
     @admin.display(description=_("client secret"))
     def secret_status(self, obj: JiraLink) -> str:
@@ -222,7 +268,9 @@ def _user_search_fields() -> tuple[str, ...]:
 
 
 @admin.register(JiraConnection)
-class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class JiraConnectionAdmin(  # type: ignore[type-arg]
+    UnreadableSecretsNoticeMixin, TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin
+):
     list_display = (
         "user",
         "link",
@@ -270,6 +318,19 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # connections are made by users, through Jira's consent page
+
+    def _unreadable_secrets(self, objects: Any) -> list[Any]:
+        rows = list(objects)
+        # The list defers the tokens: read them here, for the rows on this page only.
+        tokens = JiraConnection.objects.filter(pk__in=[row.pk for row in rows]).only(
+            "access_token", "refresh_token"
+        )
+        bad = {
+            row.pk
+            for row in tokens
+            if is_unreadable(row.access_token) or is_unreadable(row.refresh_token)
+        }
+        return [row for row in rows if row.pk in bad or is_unreadable(row.link.client_secret)]
 
     @admin.display(description=_("tenant"), ordering="link__tenant")
     def tenant(self, obj: JiraConnection) -> str:

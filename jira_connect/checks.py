@@ -14,10 +14,12 @@ jira_connect.W003         ``ALLOW_HTTP`` on while ``DEBUG`` is off
 jira_connect.W004         ``CALLBACK_URL`` is plain http while ``DEBUG`` is off
 jira_connect.W005         the same encryption key is listed twice
 jira_connect.I001         DEBUG is on and the debug page would show the secrets of a failing exchange
-jira_connect.W007         ATOMIC_REQUESTS: a refresh commits only with its request
+jira_connect.W007         retired: ATOMIC_REQUESTS no longer delays a refresh's commit (see W009)
+jira_connect.W009         ATOMIC_REQUESTS on SQLite: a refresh joins the request's transaction
 jira_connect.W008         no ``request`` context processor: the button cannot tell who is connected
 jira_connect.E006         an active link uses http:// while ALLOW_HTTP is off (``check --database``)
 jira_connect.W006         an active link does not verify TLS while DEBUG is off (``check --database``)
+jira_connect.E007         stored secrets that no key in ENCRYPTION_KEYS decrypts (``check --database``)
 ========================  =====================================================
 """
 
@@ -173,19 +175,23 @@ def check_request_handling(
 ) -> list[CheckMessage]:
     """Settings of the host site that quietly change how the app behaves in a request."""
     messages: list[CheckMessage] = []
+    # On PostgreSQL and MariaDB/MySQL a refresh inside the request's transaction commits on a
+    # connection of its own; SQLite allows one writer at a time, so there it joins the request's.
     atomic = [
-        alias for alias, config in settings.DATABASES.items() if config.get("ATOMIC_REQUESTS")
+        alias
+        for alias, config in settings.DATABASES.items()
+        if config.get("ATOMIC_REQUESTS") and config.get("ENGINE", "").endswith("sqlite3")
     ]
     if atomic:
         messages.append(
             Warning(
-                f"ATOMIC_REQUESTS is on ({', '.join(atomic)}): a token refresh during a request is "
-                "committed only with the request. If the view then fails, the new tokens are rolled "
-                "back while Jira has already retired the old ones, and the user must reconnect.",
-                hint="Decorate views that call Jira with @transaction.non_atomic_requests, and run "
-                "manage.py jira_connect_refresh (or the Celery task) so tokens are rarely refreshed "
-                "inside a request.",
-                id="jira_connect.W007",
+                f"ATOMIC_REQUESTS is on for SQLite ({', '.join(atomic)}): a token refresh during a "
+                "request joins the request's transaction. If the view then fails, the new tokens "
+                "are kept only in this process's memory, and another process would find the "
+                "retired ones and have to ask the user to reconnect.",
+                hint="Use PostgreSQL or MariaDB/MySQL in production, where a refresh commits on its "
+                "own; or decorate views that call Jira with @transaction.non_atomic_requests.",
+                id="jira_connect.W009",
             )
         )
     engines = [
@@ -315,4 +321,38 @@ def check_links(
                         id="jira_connect.W006",
                     )
                 )
+        messages.extend(_unreadable_secrets(database))
+    return messages
+
+
+def _unreadable_secrets(database: str) -> list[CheckMessage]:
+    """E007: stored secrets that no configured key decrypts, counted per model."""
+    from jira_connect.fields import EncryptedTextField, UnreadableSecret
+    from jira_connect.models import JiraConnection, JiraLink
+
+    messages: list[CheckMessage] = []
+    for model in (JiraLink, JiraConnection):
+        names = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
+        try:
+            with transaction.atomic(using=database):
+                rows = model._default_manager.using(database).only("pk", *names)
+                unreadable = sum(
+                    1
+                    for row in rows.iterator(chunk_size=2000)
+                    for name in names
+                    if isinstance(getattr(row, name), UnreadableSecret)
+                )
+        except (DatabaseError, JiraConnectConfigurationError):
+            continue  # not migrated yet, or no keys at all (E003)
+        if unreadable:
+            plural = model._meta.verbose_name_plural
+            messages.append(
+                Error(
+                    f"{unreadable} stored secrets of {plural} cannot be decrypted with any key in "
+                    f"{key_name('ENCRYPTION_KEYS')}: those links and connections cannot be used.",
+                    hint="Put back the key they were encrypted with (keep it after the new one), "
+                    "then run manage.py jira_connect_rotate_keys before removing it again.",
+                    id="jira_connect.E007",
+                )
+            )
     return messages

@@ -70,8 +70,12 @@ def decrypt(ciphertext: str, *, extra_decryption_keys: tuple[bytes, ...] = ()) -
     try:
         return fernet(extra_decryption_keys).decrypt(ciphertext.encode("ascii")).decode()
     except (InvalidToken, UnicodeError) as err:
-        raise SecretDecryptionError(
-            "A stored Jira secret cannot be decrypted with any key in "
-            f"{key_name('ENCRYPTION_KEYS')}. Was a key removed before "
-            "`manage.py jira_connect_rotate_keys` had re-encrypted every secret?"
-        ) from err
+        raise decryption_error() from err
+
+
+def decryption_error() -> SecretDecryptionError:
+    return SecretDecryptionError(
+        "A stored Jira secret cannot be decrypted with any key in "
+        f"{key_name('ENCRYPTION_KEYS')}. Was a key removed before "
+        "`manage.py jira_connect_rotate_keys` had re-encrypted every secret?"
+    )

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from jira_connect import oauth, signals, state, tenancy
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraAuthenticationFailed, LinkAccessDenied
+from jira_connect.fields import require_readable
 from jira_connect.models import JiraConnection, JiraLink
 from jira_connect.refreshing import refresh_connection, refresh_redirect_uri
 from jira_connect.transport import ensure_allowed, tls_verify
@@ -35,6 +36,7 @@ def redirect_uri_for(request: HttpRequest) -> str:
 def oauth_client(link: JiraLink, redirect_uri: str) -> oauth.OAuthClient:
     """The protocol's view of a link, with the site's transport settings."""
     ensure_allowed(link)
+    require_readable(link.client_secret)
     return oauth.OAuthClient(
         base_url=link.base_url,
         client_id=link.client_id,

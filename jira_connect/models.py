@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jira_connect import scopes, tenancy
 from jira_connect.exceptions import LinkAccessDenied
-from jira_connect.fields import EncryptedTextField
+from jira_connect.fields import EncryptedTextField, is_unreadable
 from jira_connect.validators import normalize_base_url, validate_base_url, validate_ca_bundle
 
 if TYPE_CHECKING:
@@ -286,6 +286,20 @@ class JiraConnection(models.Model):
             return bool(self.scope) and not scopes.covers(self.scope, self.link.scope)
         except ValidationError:
             return True
+
+    @property
+    def needs_staff(self) -> bool:
+        """The connection cannot be used until staff fix its link: a missing encryption key,
+        client credentials Jira refuses, or a host the site's settings no longer allow."""
+        if is_unreadable(self.link.client_secret):
+            return True
+        failed_last = self.last_error_at is not None and (
+            self.last_refreshed_at is None or self.last_error_at > self.last_refreshed_at
+        )
+        return failed_last and self.last_failure_kind in (
+            FailureKind.CONFIGURATION,
+            FailureKind.CREDENTIALS,
+        )
 
     @property
     def reconnect_url(self) -> str:

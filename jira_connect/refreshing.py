@@ -52,6 +52,7 @@ from jira_connect.exceptions import (
     OAuthError,
     ReauthorizationRequired,
 )
+from jira_connect.fields import require_readable
 from jira_connect.models import FailureKind, JiraConnection
 from jira_connect.transport import ensure_allowed, tls_verify
 
@@ -347,6 +348,11 @@ def _refresh_locked(
 ) -> Exception | None:
     """Refresh under the row lock; return the exception to raise once the transaction ends."""
     now = timezone.now()
+    try:
+        require_readable(current.refresh_token, current.access_token, current.link.client_secret)
+    except JiraConnectConfigurationError as err:
+        _record_failure(current, str(err), now, kind=FailureKind.CONFIGURATION, error=err)
+        return err
     if not current.refresh_token:
         return _mark_reauth(current, "no refresh token", now)
     waiting = _cooling_down(current, now)

@@ -22,6 +22,7 @@ from jira_connect import __version__, refreshing, transport
 from jira_connect._http import no_auth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class JiraSession(requests.Session):
     def __init__(self, connection: JiraConnection) -> None:
         super().__init__()
         transport.ensure_allowed(connection.link)
+        require_readable(connection.access_token, connection.refresh_token)
         self._connection = connection
         self._base_url = connection.link.base_url.rstrip("/") + "/"
         self._origin = _origin(self._base_url)

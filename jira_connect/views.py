@@ -95,6 +95,9 @@ class ConnectionsView(LoginRequiredMixin, TemplateView):
                 user_id=self.request.user.pk, link__in=links
             ).defer("access_token", "refresh_token")
         }
+        for link in links:
+            if link.pk in connections:
+                connections[link.pk].link = link  # already loaded: no query per row
         context["rows"] = [LinkRow(link, connections.get(link.pk)) for link in links]
         return context
 

@@ -191,14 +191,36 @@ def test_i001_debug_page_without_the_filter(settings) -> None:
     assert check_debug_page() == []
 
 
-def test_w007_atomic_requests(monkeypatch) -> None:
+def test_w009_atomic_requests_only_matters_on_sqlite(monkeypatch) -> None:
+    """Elsewhere a refresh commits on its own connection (tests/tokens/test_durability.py)."""
     from django.conf import settings
 
     from jira_connect.checks import check_request_handling
 
     assert check_request_handling() == []
-    monkeypatch.setitem(settings.DATABASES["default"], "ATOMIC_REQUESTS", True)
-    assert ids(check_request_handling()) == ["jira_connect.W007"]
+    database = settings.DATABASES["default"]
+    monkeypatch.setitem(database, "ATOMIC_REQUESTS", True)
+    monkeypatch.setitem(database, "ENGINE", "django.db.backends.postgresql")
+    assert check_request_handling() == []
+    monkeypatch.setitem(database, "ENGINE", "django.db.backends.sqlite3")
+    assert ids(check_request_handling()) == ["jira_connect.W009"]
+
+
+@pytest.mark.django_db
+def test_e007_secrets_no_key_decrypts(connection_factory) -> None:
+    from cryptography.fernet import Fernet
+
+    from jira_connect.checks import check_links
+
+    connection_factory()
+    connection_factory()
+    assert check_links(databases=["default"]) == []
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [Fernet.generate_key().decode()]}):
+        messages = check_links(databases=["default"])
+    assert ids(messages) == ["jira_connect.E007", "jira_connect.E007"]
+    assert messages[0].msg.startswith("2 stored secrets of Jira links")
+    assert messages[1].msg.startswith("4 stored secrets of Jira connections")
+    assert 'JIRA_CONNECT["ENCRYPTION_KEYS"]' in messages[0].msg
 
 
 def test_w008_request_context_processor_missing(settings) -> None:

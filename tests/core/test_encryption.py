@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from jira_connect import crypto
 from jira_connect.exceptions import JiraConnectConfigurationError, SecretDecryptionError
+from jira_connect.fields import UnreadableSecret, require_readable
 from jira_connect.models import JiraConnection, JiraLink
 from tests.conftest import ACCESS_TOKEN, CLIENT_SECRET, REFRESH_TOKEN
 
@@ -76,11 +77,11 @@ def test_lookups_on_secrets_are_refused(connection_factory) -> None:
 
 def test_wrong_key_gives_a_clear_error(connection_factory) -> None:
     connection = connection_factory()
-    with (
-        override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}),
-        pytest.raises(SecretDecryptionError) as info,
-    ):
-        JiraConnection.objects.get(pk=connection.pk)
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}):
+        loaded = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+        assert loaded.access_token == ""  # unreadable: nothing can send it anywhere
+        with pytest.raises(SecretDecryptionError) as info:
+            loaded.session()
     message = str(info.value)
     assert 'JIRA_CONNECT["ENCRYPTION_KEYS"]' in message
     assert "gAAAAA" not in message
@@ -112,11 +113,8 @@ def test_no_key_under_debug_derives_from_secret_key(link_factory, settings) -> N
         Fernet(crypto.derived_key(settings.SECRET_KEY)).decrypt(stored.encode()).decode()
         == CLIENT_SECRET
     )
-    with (
-        override_settings(JIRA_CONNECT={}, DEBUG=True, SECRET_KEY="another"),
-        pytest.raises(SecretDecryptionError),
-    ):
-        JiraLink.objects.get(pk=link.pk)
+    with override_settings(JIRA_CONNECT={}, DEBUG=True, SECRET_KEY="another"):
+        assert isinstance(JiraLink.objects.get(pk=link.pk).client_secret, UnreadableSecret)
 
 
 def test_key_is_independent_of_secret_key(link_factory) -> None:
@@ -131,5 +129,8 @@ def test_tampered_ciphertext_is_an_error_not_garbage(link_factory) -> None:
     tampered = stored[:-6] + ("A" if stored[-6] != "A" else "B") + stored[-5:]
     for bad in (tampered, "plaintext!", "pläintext"):
         write_raw(JiraLink, link.pk, "client_secret", bad)
+        secret = JiraLink.objects.get(pk=link.pk).client_secret
+        assert isinstance(secret, UnreadableSecret)
+        assert secret == ""
         with pytest.raises(SecretDecryptionError):
-            JiraLink.objects.get(pk=link.pk)
+            require_readable(secret)

@@ -51,9 +51,14 @@ def test_the_flow_and_refresh_use_the_routed_database(jira, connection) -> None:
 
 def test_a_rollback_on_the_routed_database_keeps_the_new_pair(jira, connection) -> None:
     expire(connection)
-    with pytest.raises(ZeroDivisionError), transaction.atomic(using="other"):
-        connection.refresh()
-        1 / 0  # noqa: B018
+
+    def refresh_then_fail() -> None:
+        with transaction.atomic(using="other"):
+            connection.refresh()
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        refresh_then_fail()
     row = JiraConnection.objects.using("other").get(pk=connection.pk)
     if transaction.get_connection("other").vendor != "sqlite":
         assert jira.is_valid_refresh_token(row.refresh_token)
