@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from jira_connect import refreshing
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
-from jira_connect.models import JiraConnection
+from jira_connect.models import FailureKind, JiraConnection
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +37,21 @@ class RefreshSummary:
     refreshed: int = 0
     fresh: int = 0
     reauth_required: int = 0
+    #: Jira could not be asked (down, slow, garbled): worth trying again later.
     failed: int = 0
+    #: The link or the site's settings are wrong (a host no longer allowed, a missing
+    #: encryption key, client credentials Jira refuses): trying again cannot help.
+    misconfigured: int = 0
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.total} due: {self.refreshed} refreshed, {self.fresh} already fresh, "
             f"{self.reauth_required} need to reconnect, {self.failed} failed"
         )
+        if self.misconfigured:
+            text += f", {self.misconfigured} misconfigured (fix the link or the settings)"
+        return text
 
 
 def due_connections(
@@ -69,7 +76,11 @@ def due_connections(
 def refresh_one(
     pk: int, *, within: int = DEFAULT_WITHIN, idle_days: int | None = DEFAULT_IDLE_DAYS
 ) -> str:
-    """Refresh one connection if still due; returns "refreshed", "fresh", "reauth_required" or "failed"."""
+    """Refresh one connection if still due.
+
+    Returns "refreshed", "fresh", "reauth_required", "failed" (transient: try
+    again later) or "misconfigured" (the link or settings need a person).
+    """
     refreshed_before = timezone.now() - timedelta(days=idle_days) if idle_days else None
     connection = JiraConnection.objects.select_related("link").filter(pk=pk).first()
     if connection is None:
@@ -81,8 +92,9 @@ def refresh_one(
     except ReauthorizationRequired:
         return "reauth_required"
     except JiraConnectError as err:
-        logger.warning("Proactive refresh of connection %s failed: %s", pk, err)
-        return "failed"
+        kind = refreshing.failure_kind(err)
+        logger.warning("Proactive refresh of connection %s failed (%s): %s", pk, kind, err)
+        return "failed" if kind == FailureKind.TRANSIENT else "misconfigured"
     return "refreshed" if refreshed else "fresh"
 
 

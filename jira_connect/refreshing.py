@@ -435,6 +435,17 @@ def _kind_of(err: OAuthError) -> str:
     return FailureKind.CONFIGURATION
 
 
+def failure_kind(err: Exception) -> str:
+    """What kind of failure a refresh raised: decides whether trying again can help."""
+    if isinstance(err, ReauthorizationRequired):
+        return FailureKind.REAUTH
+    if isinstance(err, JiraConnectConfigurationError):
+        return FailureKind.CONFIGURATION
+    if isinstance(err, OAuthError):
+        return _kind_of(err)
+    return FailureKind.TRANSIENT
+
+
 def _mark_reauth(
     current: JiraConnection, reason: str, now: datetime, cause: Exception | None = None
 ) -> Exception:

@@ -59,8 +59,10 @@ def refresh_connection(
 
     Returns "refreshed", "fresh" (nothing to do: another worker refreshed it,
     or it was disconnected), "reauth_required" (Jira rejected the grant: the
-    user must reconnect; never retried) or "failed" (Jira could not be asked;
-    retried with backoff ``MAX_RETRIES`` times, then returned).
+    user must reconnect; never retried), "misconfigured" (the link or the
+    site's settings are wrong: never retried, as retrying cannot help) or
+    "failed" (Jira could not be asked; retried with backoff ``MAX_RETRIES``
+    times, then returned).
     """
     outcome = refresher.refresh_one(pk, within=within, idle_days=idle_days or None)
     retries: int = self.request.retries

@@ -136,3 +136,14 @@ def test_a_rejected_grant_is_never_retried(grant, jira) -> None:  # noqa: F811
     assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
     # Not due any more: the next run leaves it alone until the user reconnects.
     assert tasks.refresh_due_connections.delay().get() == 0
+
+
+def test_configuration_errors_are_not_retried(grant, jira, settings, monkeypatch) -> None:  # noqa: F811
+    """A host the settings no longer allow: retrying cannot help, so the task does not."""
+    retries: list[Any] = []
+    monkeypatch.setattr(tasks.refresh_connection, "retry", lambda *a, **k: retries.append(k))
+    connection = grant(expires_in=timedelta(minutes=-5))
+    settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}
+    assert tasks.refresh_connection.delay(connection.pk).get() == "misconfigured"
+    assert retries == []
+    assert jira.token_requests(grant_type="refresh_token") == 0

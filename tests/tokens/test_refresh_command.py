@@ -112,3 +112,38 @@ def test_concurrent_runs_refresh_each_connection_once(grant, jira) -> None:
     assert jira.token_requests(grant_type="refresh_token") == 20
     assert all(jira.is_valid_access_token(c.access_token) for c in JiraConnection.objects.all())
     assert sum(int(out.split(" refreshed")[0].split()[-1]) for out in outputs) == 20
+
+
+def test_configuration_errors_are_reported_as_such_and_not_transient(grant, jira, settings) -> None:
+    """A host the settings no longer allow: exit 2 (a person must act), Jira never asked."""
+    grant(expires_in=timedelta(minutes=-5))
+    settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}
+    with pytest.raises(SystemExit) as info:
+        run("--workers", "1")
+    assert info.value.code == 2
+    assert jira.token_requests(grant_type="refresh_token") == 0
+    stored = JiraConnection.objects.get()
+    assert stored.last_failure_kind == JiraConnection.FailureKind.CONFIGURATION
+    assert stored.status == JiraConnection.Status.ACTIVE
+
+
+def test_refused_client_credentials_are_not_retried_until_the_link_changes(
+    grant, jira, link
+) -> None:
+    connection = grant(expires_in=timedelta(minutes=-5))
+    right = link.client_secret
+    link.client_secret = "a-mistyped-secret"  # staff pasted the wrong one
+    link.save()
+    with pytest.raises(SystemExit) as info:
+        run("--workers", "1")
+    assert info.value.code == 2
+    assert JiraConnection.objects.get().last_failure_kind == JiraConnection.FailureKind.CREDENTIALS
+    with pytest.raises(SystemExit):
+        run("--workers", "1")
+    assert jira.token_requests(grant_type="refresh_token") == 1  # Jira not asked again
+    link.client_secret = right  # staff fix the link
+    link.save()
+    run("--workers", "1")
+    assert jira.token_requests(grant_type="refresh_token") == 2
+    connection.refresh_from_db()
+    assert connection.last_failure_kind == ""

@@ -57,7 +57,13 @@ class Command(BaseCommand):
         interactive = self.stdout.isatty() and options["verbosity"] > 0
 
         def progress(summary: refresher.RefreshSummary) -> None:
-            done = summary.refreshed + summary.fresh + summary.reauth_required + summary.failed
+            done = (
+                summary.refreshed
+                + summary.fresh
+                + summary.reauth_required
+                + summary.failed
+                + summary.misconfigured
+            )
             if interactive and (done == summary.total or done % 25 == 0):
                 width = 30
                 filled = width * done // max(summary.total, 1)
@@ -71,7 +77,10 @@ class Command(BaseCommand):
         )
         if interactive and pks:
             self.stdout.write("")
-        style = self.style.ERROR if summary.failed else self.style.SUCCESS
+        problems = summary.failed or summary.misconfigured
+        style = self.style.ERROR if problems else self.style.SUCCESS
         self.stdout.write(style(str(summary)))
+        if summary.misconfigured:
+            sys.exit(2)  # a person must fix a link or the settings: running again cannot help
         if summary.failed:
             sys.exit(1)
