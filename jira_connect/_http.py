@@ -91,7 +91,7 @@ def send(
             ) from err
         except requests.RequestException as err:
             _sanitize(err)
-            raise JiraUnavailable(_describe_failure(err, url, timeout, what)) from err
+            raise JiraUnavailable(describe_failure(err, url, timeout, what)) from err
         except (ValueError, UnicodeError):
             # requests works out a redirect's target even when it will not follow it, and a
             # garbled Location header (bad bytes, a broken IPv6 host) fails there.
@@ -164,7 +164,7 @@ def origin(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))
 
 
-def _describe_failure(err: requests.RequestException, url: str, timeout: Timeout, what: str) -> str:
+def describe_failure(err: requests.RequestException, url: str, timeout: Timeout, what: str) -> str:
     where = origin(url)
     connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     if isinstance(err, requests.exceptions.SSLError):

@@ -72,6 +72,17 @@ class JiraUnavailable(JiraConnectError):
         super().__init__(message)
 
 
+class JiraTLSError(JiraUnavailable, requests.exceptions.SSLError):
+    """Jira's TLS certificate could not be verified on a call through ``connection.session()``.
+
+    Also a ``requests.exceptions.SSLError``, so existing handlers keep
+    working; the message says what to configure on the link.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
 class ReauthorizationRequired(JiraConnectError):
     """The user must connect again: Jira no longer accepts this connection's tokens.
 

@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jira_connect import __version__, refreshing, transport
-from jira_connect._http import no_auth
+from jira_connect._http import describe_failure, no_auth
 from jira_connect.conf import app_settings
-from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.exceptions import JiraTLSError, ReauthorizationRequired
 from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus
 
@@ -98,7 +98,13 @@ class JiraSession(requests.Session):
         headers = dict(kwargs.pop("headers", None) or {})
         headers["Authorization"] = f"Bearer {token}"
         kwargs["headers"] = headers
-        return super().request(method, url, *args, **kwargs)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.exceptions.SSLError as err:
+            # The same words as the token calls: what to configure on the link.
+            what = "the request"
+            message = describe_failure(err, url, kwargs.get("timeout") or 0.0, what)
+            raise JiraTLSError(message) from err
 
     def _absolute(self, url: str) -> str:
         if urlsplit(url).scheme:
