@@ -20,6 +20,21 @@ ACCESS_TOKEN = "access-token-1b2c3d4e5f"
 REFRESH_TOKEN = "refresh-token-9a8b7c6d5e"
 
 
+def test_database_url() -> str:
+    """``DATABASE_URL`` of the test database, for worker processes started by a test."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    scheme = {"postgresql": "postgres", "mysql": "mysql"}[connection.vendor]
+    return (
+        f"{scheme}://{settings['USER']}:{settings['PASSWORD'] or ''}@{settings['HOST']}:"
+        f"{settings['PORT']}/{settings['NAME']}"
+    )
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
+
+
 def jira_connect_settings(**changes: Any) -> dict[str, Any]:
     """The test settings' ``JIRA_CONNECT`` with ``changes``, for ``override_settings``."""
     from django.conf import settings

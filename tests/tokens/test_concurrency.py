@@ -15,6 +15,7 @@ import pytest
 from django.db import connection as db
 
 from jira_connect.models import JiraConnection
+from tests.conftest import test_database_url
 from tests.tokens.conftest import expire
 from tests.tokens.race_worker import call_in_threads
 
@@ -33,10 +34,7 @@ def test_threads_share_one_refresh(connection, jira) -> None:
 
 def run_workers(pk: int, processes: int, threads: int) -> list[str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    settings = db.settings_dict
-    env["DATABASE_URL"] = (
-        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    )
+    env["DATABASE_URL"] = test_database_url()
     start_at = time.time() + 3.0
     children = [
         subprocess.Popen(
@@ -64,12 +62,12 @@ def run_workers(pk: int, processes: int, threads: int) -> list[str]:
     return outcomes
 
 
-@pytest.mark.postgres
+@pytest.mark.server_database
 @pytest.mark.django_db(transaction=True)
 def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
     """8 processes x 8 threads on one expired token: exactly one refresh, 64 successful calls."""
-    if db.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    if db.vendor == "sqlite":
+        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
     expire(connection)
     outcomes = run_workers(connection.pk, processes=8, threads=8)
     assert Counter(outcomes) == {"200": 64}
@@ -80,12 +78,12 @@ def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
     assert jira.is_valid_refresh_token(stored.refresh_token)
 
 
-@pytest.mark.postgres
+@pytest.mark.server_database
 @pytest.mark.django_db(transaction=True)
 def test_revoked_grant_under_a_race(connection, jira) -> None:
     """The same race with the grant revoked: one refresh attempt, everyone told to reconnect."""
-    if db.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    if db.vendor == "sqlite":
+        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
     expire(connection)
     jira.revoke(user="alice")
     outcomes = run_workers(connection.pk, processes=8, threads=8)
@@ -94,7 +92,7 @@ def test_revoked_grant_under_a_race(connection, jira) -> None:
     assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
 
 
-@pytest.mark.postgres
+@pytest.mark.server_database
 @pytest.mark.django_db(transaction=True)
 def test_a_refresh_locks_the_connection_row_only(connection) -> None:
     """While one connection refreshes, other connections on the link (and the link) stay free."""
@@ -104,8 +102,8 @@ def test_a_refresh_locks_the_connection_row_only(connection) -> None:
     from jira_connect.models import JiraLink
     from jira_connect.refreshing import _lock_row
 
-    if db.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks (set DATABASE_URL)")
+    if db.vendor == "sqlite":
+        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
     held = threading.Event()
     release = threading.Event()
 

@@ -37,6 +37,7 @@ from django.utils import timezone
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from jira_connect.testing import JiraDCSimulator
+from tests.conftest import test_database_url
 
 committed = pytest.mark.django_db(transaction=True)
 uncommitted = pytest.mark.django_db
@@ -247,7 +248,7 @@ def test_a_worker_killed_after_jira_answered_means_reconnect_not_a_hang(jira, ex
     if db.vendor == "sqlite":
         pytest.skip("needs a database server shared with another process")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    env["DATABASE_URL"] = _url_of_test_database()
+    env["DATABASE_URL"] = test_database_url()
     worker = subprocess.run(
         [sys.executable, "-c", KILLED_WORKER, str(expired.pk)],
         env=env,
@@ -265,12 +266,3 @@ def test_a_worker_killed_after_jira_answered_means_reconnect_not_a_hang(jira, ex
     run_bounded(call)
     assert stored(expired).status == JiraConnection.Status.REAUTH_REQUIRED
     assert stored(expired).last_failure_kind == JiraConnection.FailureKind.REAUTH
-
-
-def _url_of_test_database() -> str:
-    settings = db.settings_dict
-    scheme = {"postgresql": "postgres", "mysql": "mysql"}[db.vendor]
-    return (
-        f"{scheme}://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST']}:"
-        f"{settings['PORT']}/{settings['NAME']}"
-    )
