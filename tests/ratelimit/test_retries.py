@@ -7,6 +7,7 @@ fixture; the request log's timestamps, on the simulator's clock, show the gaps J
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from unittest import mock
 
@@ -43,7 +44,7 @@ def test_retry_after_zero_still_waits_a_second(connection, jira, waits) -> None:
     assert [record.status for record in records] == [200, 429, 429, 429, 200]
     assert waits == [1.0, 1.0, 1.0]
     # What Jira saw: every retry at least a second after the 429 before it.
-    gaps = [after.time - before.time for before, after in zip(records, records[1:], strict=False)]
+    gaps = [after.time - before.time for before, after in itertools.pairwise(records)]
     assert all(gap >= 1.0 for gap in gaps[1:])
 
 
