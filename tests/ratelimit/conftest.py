@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from jira_connect import ratelimit
-from jira_connect.testing import JiraDCSimulator
+from jira_connect.testing import JiraDCSimulator, RequestRecord
 from tests.flow.conftest import browser, jira, link, user  # noqa: F401
 from tests.tokens.conftest import connection, expire, grant  # noqa: F401
 
@@ -41,6 +41,6 @@ def limit(jira: JiraDCSimulator, capacity: int = 1, **switches: object) -> None:
     jira.configure(rate_limit_capacity=capacity, **switches)
 
 
-def api_records(jira: JiraDCSimulator) -> list:  # noqa: F811
+def api_records(jira: JiraDCSimulator) -> list[RequestRecord]:  # noqa: F811
     """The REST calls Jira received, after the connect flow's identity call."""
     return [record for record in jira.requests if record.target == "api"][1:]

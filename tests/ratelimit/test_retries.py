@@ -220,7 +220,7 @@ def test_a_new_burst_warns_again(connection, jira, waits, caplog, monkeypatch) -
     session = connection.session()
     session.get(ISSUE)
     clock = [1000.0]
-    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("jira_connect.ratelimit.time.monotonic", lambda: clock[0])
     with caplog.at_level(logging.WARNING, logger=ratelimit.LOGGER_NAME):
         session.get(ISSUE)
         clock[0] += ratelimit.BURST_QUIET_SECONDS - 1

@@ -11,7 +11,8 @@ from django.utils import timezone
 from jira_connect import ratelimit, stormguard
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
-from tests.ratelimit.conftest import api_records, expire, limit
+from tests.ratelimit.conftest import api_records, limit
+from tests.tokens.conftest import expire
 
 pytestmark = pytest.mark.django_db
 
