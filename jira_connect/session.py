@@ -94,6 +94,8 @@ class JiraSession(requests.Session):
                     return response
                 response.close()
                 rewind()
+                if refreshed:
+                    stormguard.hold_refreshes(self._connection, kwargs["timeout"])
                 response = self._send(verb, url, retry_token, *args, **kwargs)
                 if refreshed and _rejected(response):
                     stormguard.pause_refreshes(self._connection)

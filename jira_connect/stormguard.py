@@ -10,7 +10,9 @@ overloaded: a refresh storm.
 So when the retry after a 401-driven refresh is rejected again, the token was
 not the problem: the connection's ``refresh_paused_until`` is set 30 seconds
 ahead, and until then a rejected call returns Jira's answer instead of
-refreshing. A token that another worker stored meanwhile is still picked up
+refreshing. While that retry is on its way, refreshes are held too (for as
+long as the retry may take), so that no other caller refreshes again before
+the verdict. A token that another worker stored meanwhile is still picked up
 (it costs no refresh). Refreshes for expiry, ``connection.refresh()`` and the
 refresh command are not affected, and nothing here changes a connection's
 status: a rate limit never makes a user reconnect.
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import router
+from django.db.models import Q
 from django.utils import timezone
 
 from jira_connect.ratelimit import LOGGER_NAME
@@ -72,13 +75,21 @@ def stored_token(connection: JiraConnection) -> StoredToken:
     return StoredToken(str(access_token or ""), expires_at, paused_until)
 
 
+def hold_refreshes(connection: JiraConnection, timeout: object) -> None:
+    """Pause 401-driven refreshes while this call's retry, with ``timeout``, finds out whether
+    the refreshed token works.
+
+    Without it, a caller that picked up the new token and was rejected before
+    the verdict would refresh again: one refresh more per connection and
+    burst, across processes. The hold is not lifted when the retry succeeds:
+    a 401 on a token that just worked is not the token's fault either.
+    """
+    _pause_until(connection, timezone.now() + timedelta(seconds=_longest(timeout)))
+
+
 def pause_refreshes(connection: JiraConnection) -> None:
     """Trip the guard: no 401-driven refresh of ``connection`` for ``PAUSE_SECONDS``."""
-    until = timezone.now() + timedelta(seconds=PAUSE_SECONDS)
-    type(connection).objects.using(_database(connection)).filter(pk=connection.pk).update(
-        refresh_paused_until=until
-    )
-    connection.refresh_paused_until = until
+    _pause_until(connection, timezone.now() + timedelta(seconds=PAUSE_SECONDS))
     logger.warning(
         "Jira rejected connection %s's token again right after a refresh: the token is not the "
         "problem (Jira answering rate-limited calls anonymously?). No refresh after a 401 for "
@@ -86,6 +97,27 @@ def pause_refreshes(connection: JiraConnection) -> None:
         connection.pk,
         PAUSE_SECONDS,
     )
+
+
+def _pause_until(connection: JiraConnection, until: datetime) -> None:
+    """Set the pause to end at ``until``, never shortening a longer one already set."""
+    type(connection).objects.using(_database(connection)).filter(
+        Q(refresh_paused_until__isnull=True) | Q(refresh_paused_until__lt=until),
+        pk=connection.pk,
+    ).update(refresh_paused_until=until)
+    if connection.refresh_paused_until is None or connection.refresh_paused_until < until:
+        connection.refresh_paused_until = until
+
+
+def _longest(timeout: object) -> float:
+    """The longest a request with requests' ``timeout`` can take, capped at PAUSE_SECONDS."""
+    parts = timeout if isinstance(timeout, (tuple, list)) else (timeout, timeout)
+    total = 0.0
+    for part in parts:
+        if not isinstance(part, (int, float)) or isinstance(part, bool):
+            return PAUSE_SECONDS  # None (no timeout) or something we cannot read
+        total += float(part)
+    return min(float(PAUSE_SECONDS), total + 1.0)
 
 
 def resume_refreshes(connection: JiraConnection) -> None:

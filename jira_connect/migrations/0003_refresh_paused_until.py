@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jira_connect', '0002_failure_kind'),
+        ("jira_connect", "0002_failure_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='jiraconnection',
-            name='refresh_paused_until',
-            field=models.DateTimeField(blank=True, help_text="Set when Jira rejected a freshly refreshed token too (a rate limit answered anonymously): until then a 401 returns Jira's answer instead of refreshing again.", null=True, verbose_name='no refresh after a 401 until'),
+            model_name="jiraconnection",
+            name="refresh_paused_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set when Jira rejected a freshly refreshed token too (a rate limit answered anonymously): until then a 401 returns Jira's answer instead of refreshing again.",
+                null=True,
+                verbose_name="no refresh after a 401 until",
+            ),
         ),
     ]

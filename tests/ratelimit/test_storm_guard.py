@@ -98,11 +98,26 @@ def test_a_revoked_token_still_refreshes_at_once(connection, jira, grant) -> Non
     assert JiraConnection.objects.get(pk=other.pk).status == JiraConnection.Status.ACTIVE
 
 
-def test_a_first_401_refreshes_and_does_not_pause(connection, jira) -> None:
+def test_a_first_401_refreshes_and_holds_refreshes_only_for_its_retry(connection, jira) -> None:
     jira.expire_access_tokens()
+    before = timezone.now()
     assert connection.session().get(ISSUE).status_code == 200
     assert refreshes(jira) == 1
-    assert JiraConnection.objects.get().refresh_paused_until is None
+    held = JiraConnection.objects.get().refresh_paused_until
+    assert held is not None
+    # HTTP_TIMEOUT 10 s for connecting and 10 s for reading, and a second: not the 30 s pause.
+    assert held <= before + timedelta(seconds=21.5)
+
+
+def test_no_second_refresh_before_the_first_ones_verdict(connection, jira) -> None:
+    """Another worker that picked up the refreshed token and was rejected while the refresh's
+    retry was on its way does not refresh again (the storm's race across processes)."""
+    jira.expire_access_tokens()
+    assert connection.session().get(ISSUE).status_code == 200  # 401, refresh, retry: 200
+    other = JiraConnection.objects.select_related("link").get().session()  # the new token
+    jira.inject("api", "unauthorized")
+    assert other.get(ISSUE).status_code == 401
+    assert refreshes(jira) == 1
 
 
 def test_resume_lifts_the_pause(connection, jira) -> None:
