@@ -291,8 +291,8 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
             f"rate-limited calls with an anonymous 401 (the simulator's "
             f"`rate_limit_anonymous_401`): the first 401 of a connection refreshes, then the "
             f"storm guard pauses 401-driven refreshes for 30 seconds (the run takes less). The "
-            f"unguarded run is the same code with the pause replaced by nothing, to show what it "
-            f"prevents. 'Refreshes' counts refresh requests that reached Jira; 'waits' the waits "
+            f"unguarded run is the same code with the guard's hold and pause replaced by nothing, "
+            f"to show what they prevent. 'Refreshes' counts refresh requests that reached Jira; 'waits' the waits "
             f"the sessions made, and how many were under a second."
         ),
     )

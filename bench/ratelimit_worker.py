@@ -2,8 +2,8 @@
 
 Run by ``bench.ratelimit`` as ``python -m bench.ratelimit_worker SPEC_JSON`` with
 DJANGO_SETTINGS_MODULE and DATABASE_URL set. SPEC holds ``pks`` (one stored connection per
-thread), ``calls`` and ``guard`` (False replaces the storm guard's pause with nothing, to show
-what it prevents). Each thread builds its session from the stored row, as a web worker does, and
+thread), ``calls`` and ``guard`` (False replaces the storm guard's hold and pause with nothing,
+to show what they prevent). Each thread builds its session from the stored row, as a web worker does, and
 waits; the process prints ``ready``, and every thread starts calling ``rest/api/2/myself`` once
 the parent writes a line to stdin. Prints one JSON object: each call's outcome (the HTTP status
 or the exception's class name), the number of waits the sessions made and the seconds waited.
@@ -35,6 +35,7 @@ def main() -> None:
     calls: int = spec["calls"]
     if not spec.get("guard", True):
         stormguard.pause_refreshes = lambda connection: None
+        stormguard.hold_refreshes = lambda connection, timeout: None
     outcomes: Counter[str] = Counter()
     waited: list[float] = []
     lock = threading.Lock()
