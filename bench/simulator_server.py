@@ -38,6 +38,12 @@ def _operations(sim: JiraDCSimulator) -> dict[str, Callable[..., Any]]:
             pairs.append([body["access_token"], body["refresh_token"]])
         return pairs
 
+    def add_users(prefix: str, count: int) -> list[str]:
+        names = [f"{prefix}{n}" for n in range(count)]
+        for name in names:
+            sim.add_user(name)
+        return names
+
     def inject(target: str, fault: str, times: int | None = 1, delay: float = 0.5) -> None:
         sim.inject(target, fault, times=times, delay=delay)  # type: ignore[arg-type]
 
@@ -49,6 +55,7 @@ def _operations(sim: JiraDCSimulator) -> dict[str, Callable[..., Any]]:
 
     return {
         "register_client": register_client,
+        "add_users": add_users,
         "issue_tokens": issue_tokens,
         "inject": inject,
         "clear_faults": sim.clear_faults,

@@ -32,6 +32,8 @@ DEFAULTS: Mapping[str, Any] = {
     "ALLOW_HTTP": False,
     "JIRA_HOSTS": (),
     "REFRESH_RETRY_AFTER": 30,
+    "RATE_LIMIT_RETRIES": 3,
+    "RATE_LIMIT_MAX_WAIT": 60,
 }
 
 Timeout = float | tuple[float, float]
@@ -190,6 +192,35 @@ class JiraConnectSettings:
                 raise self._fail(key, f"contains {item!r}, which is not a host name.")
             hosts.append(item.strip().lower())
         return hosts
+
+    @property
+    def RATE_LIMIT_RETRIES(self) -> int:
+        """Retries of an idempotent call Jira answered 429, or 503 with ``Retry-After``.
+
+        0 turns them off: Jira's answer goes straight back to the caller.
+        """
+        key = "RATE_LIMIT_RETRIES"
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self._fail(key, "must be a whole number of retries, 0 (off) or more.")
+        return value
+
+    @property
+    def RATE_LIMIT_MAX_WAIT(self) -> float:
+        """The longest single wait before a retry, in seconds.
+
+        A longer ``Retry-After`` returns Jira's answer at once rather than
+        holding the caller (a web request, a worker) that long.
+        """
+        key = "RATE_LIMIT_MAX_WAIT"
+        value = self._get(key)
+        if not _is_positive_number(value) or value < 1:
+            raise self._fail(
+                key,
+                "must be a number of seconds, at least 1 (every wait is at least 1 second; "
+                'set JIRA_CONNECT["RATE_LIMIT_RETRIES"] to 0 to turn retries off).',
+            )
+        return float(value)
 
     def _callable(self, key: str) -> Callable[..., Any]:
         value = self._get(key)

@@ -5,7 +5,9 @@ Each step says one thing: Jira reachable at the base URL (TLS, context path,
 a proxy answering HTML instead of Jira), Jira's version and title, whether
 Jira's own idea of its URL matches, and whether it accepts the client ID
 and secret (a code exchange with a made-up code: Jira answers
-``invalid_grant`` to a client it knows and ``invalid_client`` otherwise).
+``invalid_grant`` to a client it knows and ``invalid_client`` otherwise), and
+whether its authorise endpoint refuses every user because its own base URL or
+proxy is not set up for HTTPS.
 """
 
 from __future__ import annotations
@@ -107,11 +109,11 @@ def check_link(link: JiraLink, *, redirect_uri: str = "") -> LinkReport:
                 % {"theirs": info.base_url, "ours": link.base_url},
             )
         )
-    steps.append(
-        _check_credentials(
-            link, redirect_uri or app_settings.CALLBACK_URL or _PLACEHOLDER_REDIRECT_URI
-        )
-    )
+    redirect_uri = redirect_uri or app_settings.CALLBACK_URL or _PLACEHOLDER_REDIRECT_URI
+    steps.append(_check_credentials(link, redirect_uri))
+    authorize_step = _check_authorize_endpoint(link, redirect_uri)
+    if authorize_step is not None:
+        steps.append(authorize_step)
     return report
 
 
@@ -135,4 +137,30 @@ def _check_credentials(link: JiraLink, redirect_uri: str) -> CheckStep:
         None,
         _("Jira's answer does not tell whether the client ID and secret are right"),
         f"{result.error}: {result.description}".strip(": "),
+    )
+
+
+def _check_authorize_endpoint(link: JiraLink, redirect_uri: str) -> CheckStep | None:
+    """Jira's HTTPS/base-URL error on the authorise endpoint, which users would meet first.
+
+    Other answers say nothing certain without a user (a made-up Redirect URL,
+    a login page), so they add no step.
+    """
+    try:
+        result = oauth.probe_authorize_endpoint(oauth_client(link, redirect_uri))
+    except JiraConnectError:
+        return None  # reachability is the first step's business
+    if not result.https_misconfigured:
+        return None
+    return CheckStep(
+        False,
+        _("Jira refuses every authorisation: its base URL or proxy is not set up for HTTPS"),
+        _(
+            "Jira's authorisation page answers \"Please ensure that your server is using HTTPS "
+            'and that your application base URL is configured appropriately" (HTTP 400), so no '
+            "user can connect. Fix it in Jira: its Base URL (Administration > System > General "
+            "configuration) must be its https:// address; behind a reverse proxy that "
+            'terminates TLS, Tomcat\'s connector in server.xml must declare scheme="https", '
+            'secure="true", and the proxy\'s proxyName and proxyPort.'
+        ),
     )

@@ -258,6 +258,15 @@ class JiraConnection(models.Model):
         blank=True,
         help_text=_("Blank when the last refresh succeeded."),
     )
+    refresh_paused_until = models.DateTimeField(
+        _("no refresh after a 401 until"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when Jira rejected a freshly refreshed token too (a rate limit answered "
+            "anonymously): until then a 401 returns Jira's answer instead of refreshing again."
+        ),
+    )
     created_at = models.DateTimeField(_("connected"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -413,6 +413,52 @@ def probe_client_credentials(client: OAuthClient) -> CredentialsCheck:
     return CredentialsCheck(accepted=True, error="", description="", status_code=200)
 
 
+#: The start of what Jira's authorise endpoint answers (HTTP 400, before the consent page) when
+#: its own base URL is not https, or a proxy in front of it hides that the request came over
+#: HTTPS: "Please ensure that your server is using HTTPS and that your application base URL is
+#: configured appropriately".
+HTTPS_BASE_URL_ERROR: Final = "Please ensure that your server is using HTTPS"
+
+
+@dataclass(frozen=True)
+class AuthorizeCheck:
+    """How Jira's authorise endpoint answered a request no user made.
+
+    ``https_misconfigured`` is True when it refused with its HTTPS/base-URL
+    error, which no user gets past.
+    """
+
+    status_code: int
+    https_misconfigured: bool
+
+
+def probe_authorize_endpoint(client: OAuthClient) -> AuthorizeCheck:
+    """Open the authorise URL as a browser would, without following Jira's redirect.
+
+    Jira normally redirects to its login or consent page; one request, no
+    state kept. Raises ``JiraUnavailable`` when Jira cannot be asked.
+    """
+    url = start_authorization(client).url
+    response = _http.send(
+        "GET",
+        url,
+        headers={"Accept": "text/html", "User-Agent": client.user_agent},
+        verify=client.verify,
+        timeout=client.timeout,
+        max_bytes=client.max_response_bytes,
+        what="the authorisation request",
+    )
+    text = " ".join((response.content or b"").decode("utf-8", "replace").split())
+    misconfigured = response.status_code == 400 and HTTPS_BASE_URL_ERROR.lower() in text.lower()
+    logger.info(
+        "Authorise endpoint probe at %s: HTTP %s%s",
+        client.base_url,
+        response.status_code,
+        " (HTTPS/base URL error)" if misconfigured else "",
+    )
+    return AuthorizeCheck(status_code=response.status_code, https_misconfigured=misconfigured)
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 

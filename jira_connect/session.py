@@ -5,6 +5,11 @@ costs no database query. It is refreshed, through the single-flight
 ``refreshing.refresh_connection``, shortly before it expires and once after a
 401 (Jira rotates tokens, so another worker may have refreshed and killed
 ours): one refresh and one retry, never more.
+
+An idempotent call Jira rate-limits (429, or 503 with ``Retry-After``) is
+retried after the wait ``jira_connect.ratelimit`` decides, and a 429 never
+counts as a rejected token. When even a freshly refreshed token is rejected,
+``jira_connect.stormguard`` pauses 401-driven refreshes for that connection.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import requests
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jira_connect import __version__, refreshing, transport
+from jira_connect import __version__, ratelimit, refreshing, stormguard, transport
 from jira_connect._http import describe_failure, no_auth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraTLSError, ReauthorizationRequired
@@ -78,19 +83,39 @@ class JiraSession(requests.Session):
         ours = _origin(url) == self._origin
         if not ours:
             return super().request(method, url, *args, **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
         rewind = _rewinder(kwargs)
-        token = self._fresh_token()
-        response = self._send(method, url, token, *args, **kwargs)
-        if _rejected(response):
-            token = self._refreshed_token(stale=token)
-            if rewind is None:
-                # A body read from a stream or generator cannot be sent again: the token is
-                # fresh for the next call, and this one answers with Jira's rejection.
+        retries = 0
+        may_refresh = True  # at most one 401-driven refresh per call
+        while True:
+            token = self._fresh_token()
+            response = self._send(verb, url, token, *args, **kwargs)
+            if may_refresh and _rejected(response):
+                may_refresh = False
+                retry_token, refreshed = self._token_after_rejection(stale=token)
+                if retry_token is None or rewind is None:
+                    # Jira's answer stands (refreshes paused), or the body was read from a
+                    # stream or generator and cannot be sent again: the token is fresh for
+                    # the next call, and this one answers with Jira's rejection.
+                    return response
+                response.close()
+                rewind()
+                if refreshed:
+                    stormguard.hold_refreshes(self._connection, kwargs["timeout"])
+                response = self._send(verb, url, retry_token, *args, **kwargs)
+                if refreshed and _rejected(response):
+                    stormguard.pause_refreshes(self._connection)
+            status, headers = response.status_code, response.headers
+            if status not in _SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
+                return response
+            ratelimit.note_rate_limited(self._connection, verb, url, status, headers)
+            wait = ratelimit.wait_before_retry(verb, status, headers, retries)
+            if wait is None or rewind is None:
                 return response
             response.close()
             rewind()
-            response = self._send(method, url, token, *args, **kwargs)
-        return response
+            ratelimit.sleep(wait)
+            retries += 1
 
     def _send(
         self, method: str | bytes, url: str, token: str, *args: Any, **kwargs: Any
@@ -129,6 +154,26 @@ class JiraSession(requests.Session):
             if self._access_token and not expiring:
                 return self._access_token
         return self._refreshed_token(stale=self._access_token)
+
+    def _token_after_rejection(self, *, stale: str) -> tuple[str | None, bool]:
+        """The token to retry with after Jira rejected ``stale`` (None: return Jira's answer),
+        and whether it comes from a refresh asked for by this call."""
+        with self._token_lock:
+            if self._access_token != stale:  # another thread of this session refreshed
+                return self._access_token, False
+        stored = stormguard.stored_token(self._connection)
+        if stored.access_token and stored.access_token != stale:
+            # Another worker refreshed: its token costs no refresh, paused or not.
+            with self._token_lock:
+                if self._access_token == stale:
+                    self._access_token = stored.access_token
+                    self._expires_at = stored.expires_at
+                    self._connection.access_token = stored.access_token
+                    self._connection.expires_at = stored.expires_at
+                return self._access_token, False
+        if stored.paused:
+            return None, False
+        return self._refreshed_token(stale=stale), True
 
     def _refreshed_token(self, *, stale: str) -> str:
         with self._token_lock:
@@ -190,8 +235,18 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+#: Answers that may be a rate limit (a 503 only with Retry-After: see ratelimit).
+_SLOW_DOWN = frozenset({429, 503})
+
+
 def _rejected(response: requests.Response) -> bool:
-    """Jira did not take the token: a 401, or an answer made anonymously."""
-    if response.status_code == 401:
+    """Jira did not take the token: a 401, or an answer made anonymously.
+
+    A rate-limited answer is never a rejected token, even when made anonymously.
+    """
+    status = response.status_code
+    if status == 401:
         return True
+    if status in _SLOW_DOWN:
+        return False
     return response.headers.get("X-AUSERNAME", "").lower() == "anonymous"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from jira_connect.testing import _oauth, _pages
+from jira_connect.testing import _oauth, _pages, _ratelimit
 from jira_connect.testing._data import BUILTIN_USERS, Renderer, build_dataset
 from jira_connect.testing._http import (
     Request,
@@ -66,6 +66,7 @@ class Fault:
     kind: FaultKind
     remaining: int | None
     delay: float
+    retry_after: int | None = None
 
 
 @dataclass
@@ -110,6 +111,7 @@ class SimulatorCore:
         self._log: deque[RequestRecord] = deque(maxlen=max_log)
         self._counts: Counter[tuple[str, str | None]] = Counter()
         self._clock_offset = 0.0
+        self._limiter = _ratelimit.RateLimiter()
 
     @property
     def port(self) -> int:
@@ -269,6 +271,14 @@ class SimulatorCore:
             return answer
         if request.method != "GET":
             return Response(405, b"", [("Allow", "GET")])
+        if self._options.authorize_https_error:
+            # Jira's answer, before any check of the request, when its own base URL is not
+            # https or a proxy in front of it does not say the request came over HTTPS.
+            title = self._options.server_title
+            return html_response(
+                400,
+                _pages.error_page(title, "Invalid OAuth request", _pages.HTTPS_BASE_URL_MESSAGE),
+            )
         with self._lock:
             outcome = self._provider.check_authorize(params, self._options)
         if not isinstance(outcome, _oauth.AuthorizationRequest):
@@ -431,6 +441,10 @@ class SimulatorCore:
                 response = unauthorized()
                 response.headers.append(anonymous_header)
                 return response
+            if fault.kind == "rate_limited":
+                return _ratelimit.too_many_requests(fault.retry_after, [])
+            if fault.kind == "unavailable":
+                return _ratelimit.service_unavailable(fault.retry_after)
         authorization = request.headers.get("authorization")
         token: str | None = None
         if authorization is not None:
@@ -450,6 +464,9 @@ class SimulatorCore:
                     return response
             seen.user = caller.name if caller else "anonymous"
             options = self._options
+            admission = self._limiter.admit(caller.key, options, now) if caller else None
+            if admission is not None and not admission.allowed:
+                return _ratelimit.over_limit_response(admission, options)
             renderer = Renderer(
                 base=options.advertised_base_url or self.base_url,
                 user_by_key=self._find_user_by_key,
@@ -467,6 +484,8 @@ class SimulatorCore:
             )
             response = RestApi(context).handle(request, endpoint)
         response.headers.append(("X-AUSERNAME", caller.name if caller else "anonymous"))
+        if admission is not None:
+            response.headers += admission.headers
         return response
 
 

@@ -23,6 +23,8 @@ FaultKind = Literal[
     "anonymous",
     "reset",
     "lost_response",
+    "rate_limited",
+    "unavailable",
 ]
 RequestTarget = Literal["authorize", "consent", "token", "revoke", "introspect", "api", "other"]
 
@@ -56,6 +58,8 @@ FAULTS_BY_TARGET: dict[str, frozenset[str]] = {
             "anonymous",
             "reset",
             "lost_response",
+            "rate_limited",
+            "unavailable",
         }
     ),
     "authorize": frozenset({"server_error", "bad_gateway_html", "delay", "reset"}),
@@ -121,6 +125,7 @@ class InjectedFault:
     kind: FaultKind
     remaining: int | None
     delay: float
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,13 @@ class SimulatorOptions:
     link_changes_revoke_tokens: bool = True
     revocation_endpoint: bool = False
     introspection_endpoint: bool = False
+    authorize_https_error: bool = False
+    rate_limit_capacity: int = 0
+    rate_limit_fill_rate: int = 1
+    rate_limit_interval: int = 1
+    rate_limit_retry_after_zero: bool = False
+    rate_limit_headers: Literal["all", "partial", "none"] = "all"
+    rate_limit_anonymous_401: bool = False
 
     def __post_init__(self) -> None:
         if self.token_response_scope not in (None, "scope", "scopes"):
@@ -162,6 +174,12 @@ class SimulatorOptions:
                 raise ValueError(f"{name} must be positive")
         if self.invalid_client_status not in (400, 401):
             raise ValueError("invalid_client_status must be 400 or 401")
+        if self.rate_limit_capacity < 0:
+            raise ValueError("rate_limit_capacity must be 0 (no limit) or more")
+        if self.rate_limit_fill_rate < 1 or self.rate_limit_interval < 1:
+            raise ValueError("rate_limit_fill_rate and rate_limit_interval must be at least 1")
+        if self.rate_limit_headers not in ("all", "partial", "none"):
+            raise ValueError("rate_limit_headers must be 'all', 'partial' or 'none'")
 
 
 class SimulatorError(RuntimeError):

@@ -121,3 +121,32 @@ def form_param_error_page() -> str:
         "the request body is of the type application/x-www-form-urlencoded</p>"
         "</body></html>\n"
     )
+
+
+_TOMCAT_DESCRIPTIONS = {
+    429: 'The user has sent too many requests in a given amount of time ("rate limiting").',
+    503: "The server is currently unable to handle the request due to a temporary overload or "
+    "scheduled maintenance, which will likely be alleviated after some delay.",
+}
+
+
+def tomcat_status_page(status: int, reason: str) -> str:
+    """Tomcat's own error report, which Jira's 429 (and a 503 in maintenance) answers with."""
+    title = f"HTTP Status {status} &ndash; {escape(reason)}"
+    description = escape(_TOMCAT_DESCRIPTIONS.get(status, reason))
+    return (
+        f'<!doctype html><html lang="en"><head><title>{title}</title><style type="text/css">'
+        "body {font-family:Tahoma,Arial,sans-serif;} h1, h2, h3, b {color:white;"
+        "background-color:#525D76;} h1 {font-size:22px;} p {font-size:12px;} "
+        ".line {height:1px;background-color:#525D76;border:none;}</style></head><body>"
+        f'<h1>{title}</h1><hr class="line" /><p><b>Type</b> Status Report</p>'
+        f'<p><b>Description</b> {description}</p><hr class="line" />'
+        "<h3>Apache Tomcat/9.0.98</h3></body></html>"
+    )
+
+
+#: What Jira's authorise endpoint says when its own base URL or proxy is misconfigured.
+HTTPS_BASE_URL_MESSAGE = (
+    "Please ensure that your server is using HTTPS and that your application base URL is "
+    "configured appropriately"
+)

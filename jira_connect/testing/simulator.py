@@ -112,6 +112,22 @@ class JiraDCSimulator(SimulatorCore):
     - ``revocation_endpoint=False`` / ``introspection_endpoint=False``: none is documented;
       True serves RFC 7009 ``/rest/oauth2/latest/revoke`` / RFC 7662 ``.../introspect``.
 
+    Misconfiguration: ``authorize_https_error=True`` makes the authorise endpoint answer 400
+    "Please ensure that your server is using HTTPS and that your application base URL is
+    configured appropriately", as Jira does when its own base URL is not https or a proxy in
+    front of it hides that the request came over HTTPS.
+
+    Rate limiting, per user, like Jira DC's (off unless ``rate_limit_capacity`` is set): a
+    bucket of ``rate_limit_capacity`` tokens, ``rate_limit_fill_rate`` more every
+    ``rate_limit_interval`` seconds (on the simulator's clock, so ``advance()`` refills it),
+    one token per authenticated REST call. Answers carry ``X-RateLimit-Limit``,
+    ``-Remaining``, ``-FillRate`` and ``-Interval-Seconds``; over the limit, a 429 with
+    Tomcat's HTML page and ``Retry-After`` (whole seconds until the next tokens). Switches for
+    what integrators met: ``rate_limit_retry_after_zero`` (``Retry-After: 0``, as Jira 9.12
+    sent), ``rate_limit_headers`` (``"partial"``: no ``-FillRate`` or ``-Interval-Seconds``;
+    ``"none"``: no rate-limit header and no ``Retry-After``), ``rate_limit_anonymous_401``
+    (a gateway answering an anonymous 401 instead of the 429).
+
     Not switches but documented facts: form-encoded token requests (a JSON body gets a 500),
     parameters also read from the query string, no HTTP Basic client authentication,
     single-use codes, refresh-token rotation that kills the old pair at once, scopes capped by
@@ -150,6 +166,13 @@ class JiraDCSimulator(SimulatorCore):
         link_changes_revoke_tokens: bool = True,
         revocation_endpoint: bool = False,
         introspection_endpoint: bool = False,
+        authorize_https_error: bool = False,
+        rate_limit_capacity: int = 0,
+        rate_limit_fill_rate: int = 1,
+        rate_limit_interval: int = 1,
+        rate_limit_retry_after_zero: bool = False,
+        rate_limit_headers: Literal["all", "partial", "none"] = "all",
+        rate_limit_anonymous_401: bool = False,
         users: Iterable[SimulatedUser] | None = None,
         tls: bool = False,
         verbose: bool = False,
@@ -178,6 +201,13 @@ class JiraDCSimulator(SimulatorCore):
             link_changes_revoke_tokens=link_changes_revoke_tokens,
             revocation_endpoint=revocation_endpoint,
             introspection_endpoint=introspection_endpoint,
+            authorize_https_error=authorize_https_error,
+            rate_limit_capacity=rate_limit_capacity,
+            rate_limit_fill_rate=rate_limit_fill_rate,
+            rate_limit_interval=rate_limit_interval,
+            rate_limit_retry_after_zero=rate_limit_retry_after_zero,
+            rate_limit_headers=rate_limit_headers,
+            rate_limit_anonymous_401=rate_limit_anonymous_401,
         )
         super().__init__(
             options=options,
@@ -279,7 +309,8 @@ class JiraDCSimulator(SimulatorCore):
             return self._options
 
     def reset(self) -> None:
-        """Forget codes, tokens, faults, the log, clock offsets and created issues.
+        """Forget codes, tokens, faults, the log, rate-limit buckets, clock offsets and created
+        issues.
 
         Registered clients, users and options stay, so a module-level simulator can be reset
         between tests.
@@ -289,6 +320,7 @@ class JiraDCSimulator(SimulatorCore):
             self._faults.clear()
             self._log.clear()
             self._counts.clear()
+            self._limiter.forget()
             self._clock_offset = 0.0
             self._data = build_dataset(self._users)
 
@@ -454,10 +486,12 @@ class JiraDCSimulator(SimulatorCore):
         *,
         times: int | None = 1,
         delay: float = 0.5,
+        retry_after: int | None = None,
     ) -> None:
         """Make the next ``times`` requests to ``target`` ("token", "api" or "authorize")
         fail with ``fault`` (``times=None``: until ``clear_faults()``). Faults are used in the
-        order they were injected."""
+        order they were injected. ``retry_after`` is the ``Retry-After`` header (seconds) of
+        the ``rate_limited`` (429) and ``unavailable`` (503) faults; None sends none."""
         if target not in FAULT_TARGETS:
             raise ValueError(f"unknown fault target {target!r}; use one of {FAULT_TARGETS}")
         if fault not in FAULTS_BY_TARGET[target]:
@@ -466,7 +500,7 @@ class JiraDCSimulator(SimulatorCore):
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for every request)")
         with self._lock:
-            self._faults.append(Fault(target, fault, times, delay))
+            self._faults.append(Fault(target, fault, times, delay, retry_after))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -474,7 +508,10 @@ class JiraDCSimulator(SimulatorCore):
 
     def pending_faults(self) -> list[InjectedFault]:
         with self._lock:
-            return [InjectedFault(f.target, f.kind, f.remaining, f.delay) for f in self._faults]
+            return [
+                InjectedFault(f.target, f.kind, f.remaining, f.delay, f.retry_after)
+                for f in self._faults
+            ]
 
     # -- observability -----------------------------------------------------------------------
     @property

@@ -62,11 +62,18 @@ def atlassian_jira(connection: JiraConnection) -> Any:  # noqa: F811
     """The recipe: ``atlassian.Jira`` takes a session.
 
     It passes its own ``timeout`` (75 s unless told) on every call, so the
-    session's ``HTTP_TIMEOUT`` does not apply: give it one.
+    session's ``HTTP_TIMEOUT`` does not apply: give it one. The session
+    retries rate-limited calls; the library's own retry of a 429 is turned
+    off so that retries do not multiply (tests/recipes/test_rate_limits.py).
     """
     from atlassian import Jira  # type: ignore[import-not-found, unused-ignore]
 
-    return Jira(url=connection.link.base_url, session=connection.session(), timeout=10)
+    return Jira(
+        url=connection.link.base_url,
+        session=connection.session(),
+        timeout=10,
+        retry_with_header=False,
+    )
 
 
 @pytest.fixture
