@@ -254,6 +254,35 @@ def _in_callers_transaction(stack: ExitStack, alias: str, pk: int) -> JiraConnec
     return _lock_row(alias, pk)
 
 
+def write_now(alias: str, pk: int, write: Callable[[str], object]) -> None:
+    """Run a small write to the connection's row so that it commits now, on ``alias``'s database.
+
+    For bookkeeping that must not wait for (or be rolled back with) the
+    caller's transaction, nor hold the row's lock until it ends: the storm
+    guard's pause. Inside a caller's transaction it runs on a connection of
+    its own, unless the row is locked (then it joins the caller's, as the
+    refresh does) or only the caller's transaction can see the row.
+    """
+    caller = connections[alias]
+    if (
+        not caller.in_atomic_block
+        or caller.vendor == "sqlite"
+        or not caller.features.has_select_for_update_nowait
+    ):
+        write(alias)
+        return
+    with _private_connection(alias) as private:
+        try:
+            with transaction.atomic(using=private):
+                rows = JiraConnection.objects.using(private).select_for_update(nowait=True)
+                if rows.filter(pk=pk).values_list("pk").first() is not None:
+                    write(private)
+                    return
+        except DatabaseError:
+            pass  # locked: by the caller's own transaction, or by a refresh under way
+    write(alias)
+
+
 # --- the flight -----------------------------------------------------------------------------------
 
 

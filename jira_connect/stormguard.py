@@ -100,11 +100,20 @@ def pause_refreshes(connection: JiraConnection) -> None:
 
 
 def _pause_until(connection: JiraConnection, until: datetime) -> None:
-    """Set the pause to end at ``until``, never shortening a longer one already set."""
-    type(connection).objects.using(_database(connection)).filter(
-        Q(refresh_paused_until__isnull=True) | Q(refresh_paused_until__lt=until),
-        pk=connection.pk,
-    ).update(refresh_paused_until=until)
+    """Set the pause to end at ``until``, never shortening a longer one already set.
+
+    Committed at once, whatever transaction the caller has open: other
+    workers must see the pause now, and the row must not stay locked.
+    """
+    from jira_connect.refreshing import write_now
+
+    def write(using: str) -> None:
+        type(connection).objects.using(using).filter(
+            Q(refresh_paused_until__isnull=True) | Q(refresh_paused_until__lt=until),
+            pk=connection.pk,
+        ).update(refresh_paused_until=until)
+
+    write_now(_database(connection), connection.pk, write)
     if connection.refresh_paused_until is None or connection.refresh_paused_until < until:
         connection.refresh_paused_until = until
 

@@ -144,3 +144,22 @@ def test_a_429_answered_anonymously_is_not_a_rejected_token(connection, jira, wa
         assert connection.session().get(ISSUE).json() == {"key": "ACME-1"}
     assert refreshes(jira) == 0
     assert waits == [1.0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pause_survives_the_callers_rollback(connection, jira, waits) -> None:
+    """Tripped inside ``atomic()`` (ATOMIC_REQUESTS), the pause is committed at once."""
+    from django.db import connection as db
+    from django.db import transaction
+
+    limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_anonymous_401=True)
+    session = connection.session()
+    with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012
+        session.get(ISSUE)
+        assert session.get(ISSUE).status_code == 401
+        raise RuntimeError("the view fails")
+    stored = JiraConnection.objects.get()
+    assert refreshes(jira) == 1
+    if db.vendor != "sqlite":  # SQLite has one writer: there both join the caller's transaction
+        assert jira.is_valid_refresh_token(stored.refresh_token)
+        assert stored.refresh_paused_until is not None
