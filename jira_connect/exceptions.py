@@ -86,8 +86,8 @@ class JiraTLSError(JiraUnavailable, requests.exceptions.SSLError):
 class ReauthorizationRequired(JiraConnectError):
     """The user must connect again: Jira no longer accepts this connection's tokens.
 
-    ``reconnect_url`` is the page where they can (the connections page of the
-    app), and ``connection`` the connection concerned, when there is one.
+    ``reconnect_url`` is the page where they can (the link's connect page),
+    and ``connection`` the connection concerned, when there is one.
     """
 
     def __init__(self, message: str, *, reconnect_url: str = "", connection: Any = None) -> None:

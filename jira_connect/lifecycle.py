@@ -157,6 +157,12 @@ def revoke(connection: JiraConnection, reason: str = "Revoked by an administrato
             last_error_at=timezone.now(),
             updated_at=timezone.now(),
         )
+        transaction.on_commit(
+            lambda: signals.revoked.send(
+                sender=JiraConnection, connection=connection, reason=reason
+            ),
+            using=using,
+        )
     connection.status = JiraConnection.Status.REVOKED  # type: ignore[assignment]
     for name in ("access_token", "refresh_token"):
         setattr(connection, name, "")  # the field reads a stored NULL back as ""

@@ -38,7 +38,6 @@ from oauthlib.oauth2 import WebApplicationClient
 
 from jira_connect import __version__, _http
 from jira_connect._http import Timeout
-from jira_connect._logging import install_redaction_filters
 from jira_connect.exceptions import (
     JiraAPIError,
     JiraAuthenticationFailed,
@@ -68,8 +67,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-install_redaction_filters()
 
 DEFAULT_USER_AGENT: Final = f"django-jira-connect/{__version__}"
 DEFAULT_TIMEOUT: Final = 10.0

@@ -19,6 +19,10 @@ token_refreshed = Signal()
 #: sender: JiraConnection; kwargs: connection, error (the exception), reauth_required (bool).
 token_refresh_failed = Signal()
 
+#: Staff revoked a connection: tokens forgotten, record kept, status ``revoked``.
+#: sender: JiraConnection; kwargs: connection, reason (str).
+revoked = Signal()
+
 #: Jira rate-limited a connection's calls (a 429, or a 503 with Retry-After): sent once per
 #: burst and process, not per answer, and at once (no database change to wait for).
 #: sender: JiraConnection; kwargs: connection, status_code (int),

@@ -178,3 +178,25 @@ def test_revoke_action(staff, browser, jira, link) -> None:
     assert "Reconnect" in html
     connect(browser, jira, link)
     assert JiraConnection.objects.get().status == JiraConnection.Status.ACTIVE
+
+
+def test_revoking_sends_the_revoked_signal(
+    staff, connection_factory, django_capture_on_commit_callbacks
+) -> None:
+    from jira_connect import signals
+
+    connection = connection_factory()
+    received: list[dict] = []
+
+    def receiver(sender, **kwargs) -> None:
+        received.append(kwargs)
+
+    signals.revoked.connect(receiver, sender=JiraConnection, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            act(staff, "revoke", connection.pk)
+    finally:
+        signals.revoked.disconnect(receiver, sender=JiraConnection)
+    assert len(received) == 1
+    assert received[0]["connection"].pk == connection.pk
+    assert received[0]["reason"]
