@@ -116,8 +116,11 @@ def redirect_url(request: HttpRequest) -> str:
 
 
 @admin.register(JiraLink)
-class JiraLinkAdmin(  # type: ignore[type-arg]
-    UnreadableSecretsNoticeMixin, TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin
+class JiraLinkAdmin(
+    UnreadableSecretsNoticeMixin,
+    TenantScopedMixin,
+    NoSecretLookupsMixin,
+    admin.ModelAdmin,  # type: ignore[type-arg]
 ):
     form = JiraLinkForm
     change_form_template = "admin/jira_connect/jiralink/change_form.html"
@@ -268,8 +271,11 @@ def _user_search_fields() -> tuple[str, ...]:
 
 
 @admin.register(JiraConnection)
-class JiraConnectionAdmin(  # type: ignore[type-arg]
-    UnreadableSecretsNoticeMixin, TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin
+class JiraConnectionAdmin(
+    UnreadableSecretsNoticeMixin,
+    TenantScopedMixin,
+    NoSecretLookupsMixin,
+    admin.ModelAdmin,  # type: ignore[type-arg]
 ):
     list_display = (
         "user",

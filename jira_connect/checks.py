@@ -180,7 +180,7 @@ def check_request_handling(
     atomic = [
         alias
         for alias, config in settings.DATABASES.items()
-        if config.get("ATOMIC_REQUESTS") and config.get("ENGINE", "").endswith("sqlite3")
+        if config.get("ATOMIC_REQUESTS") and str(config.get("ENGINE", "")).endswith("sqlite3")
     ]
     if atomic:
         messages.append(

@@ -171,6 +171,14 @@ class FailureKind(models.TextChoices):
     REAUTH = "reauth", _("Must reconnect")
 
 
+# The kinds as the plain strings they are: mypy's Django plugin types TextChoices members built
+# with a lazy label as (value, label) tuples.
+CONFIGURATION: str = FailureKind.CONFIGURATION  # type: ignore[assignment]
+CREDENTIALS: str = FailureKind.CREDENTIALS  # type: ignore[assignment]
+TRANSIENT: str = FailureKind.TRANSIENT  # type: ignore[assignment]
+REAUTH: str = FailureKind.REAUTH  # type: ignore[assignment]
+
+
 class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
     def active(self) -> JiraConnectionQuerySet:
         return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)  # type: ignore[no-any-return]
@@ -305,10 +313,7 @@ class JiraConnection(models.Model):
         failed_last = self.last_error_at is not None and (
             self.last_refreshed_at is None or self.last_error_at > self.last_refreshed_at
         )
-        return failed_last and self.last_failure_kind in (
-            FailureKind.CONFIGURATION,
-            FailureKind.CREDENTIALS,
-        )
+        return failed_last and self.last_failure_kind in (CONFIGURATION, CREDENTIALS)
 
     @property
     def reconnect_url(self) -> str:

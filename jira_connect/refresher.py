@@ -19,9 +19,10 @@ from datetime import timedelta
 from django.db import close_old_connections, connections, router
 from django.utils import timezone
 
+from jira_connect import models as kinds  # the failure kinds as plain strings
 from jira_connect import refreshing
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
-from jira_connect.models import FailureKind, JiraConnection
+from jira_connect.models import JiraConnection
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def refresh_one(
     except JiraConnectError as err:
         kind = refreshing.failure_kind(err)
         logger.warning("Proactive refresh of connection %s failed (%s): %s", pk, kind, err)
-        return "failed" if kind == FailureKind.TRANSIENT else "misconfigured"
+        return "failed" if kind == kinds.TRANSIENT else "misconfigured"
     return "refreshed" if refreshed else "fresh"
 
 

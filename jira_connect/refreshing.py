@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from jira_connect import models as kinds  # the failure kinds as plain strings
 from jira_connect import oauth, signals
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import (
@@ -53,7 +54,7 @@ from jira_connect.exceptions import (
     ReauthorizationRequired,
 )
 from jira_connect.fields import require_readable
-from jira_connect.models import FailureKind, JiraConnection
+from jira_connect.models import JiraConnection
 from jira_connect.transport import ensure_allowed, tls_verify
 
 logger = logging.getLogger(__name__)
@@ -351,7 +352,7 @@ def _cooling_down(current: JiraConnection, now: datetime) -> Exception | None:
     ):
         return None
     kind = current.last_failure_kind
-    if kind == FailureKind.CREDENTIALS and current.link.updated_at <= current.last_error_at:
+    if kind == kinds.CREDENTIALS and current.link.updated_at <= current.last_error_at:
         # The same client credentials will be refused again: wait until staff change the link.
         return OAuthError(
             "invalid_client",
@@ -360,7 +361,7 @@ def _cooling_down(current: JiraConnection, now: datetime) -> Exception | None:
         )
     retry_after = app_settings.REFRESH_RETRY_AFTER
     if (
-        kind in (FailureKind.TRANSIENT, "")
+        kind in (kinds.TRANSIENT, "")
         and retry_after
         and now - current.last_error_at < timedelta(seconds=retry_after)
     ):
@@ -380,7 +381,7 @@ def _refresh_locked(
     try:
         require_readable(current.refresh_token, current.access_token, current.link.client_secret)
     except JiraConnectConfigurationError as err:
-        _record_failure(current, str(err), now, kind=FailureKind.CONFIGURATION, error=err)
+        _record_failure(current, str(err), now, kind=kinds.CONFIGURATION, error=err)
         return err
     if not current.refresh_token:
         return _mark_reauth(current, "no refresh token", now)
@@ -401,7 +402,7 @@ def _refresh_locked(
         )
         tokens = oauth.refresh(client, current.refresh_token)
     except JiraConnectConfigurationError as err:
-        _record_failure(current, str(err), now, kind=FailureKind.CONFIGURATION, error=err)
+        _record_failure(current, str(err), now, kind=kinds.CONFIGURATION, error=err)
         return err
     except OAuthError as err:
         if err.error == "invalid_grant":
@@ -409,7 +410,7 @@ def _refresh_locked(
         _record_failure(current, str(err), now, kind=_kind_of(err), error=err)
         return err
     except JiraUnavailable as err:
-        _record_failure(current, str(err), now, kind=FailureKind.TRANSIENT, error=err)
+        _record_failure(current, str(err), now, kind=kinds.TRANSIENT, error=err)
         return err
     retired = current.refresh_token
     current.access_token = tokens.access_token
@@ -458,21 +459,21 @@ def _refresh_locked(
 
 def _kind_of(err: OAuthError) -> str:
     if err.error in _CREDENTIAL_ERRORS:
-        return FailureKind.CREDENTIALS
+        return kinds.CREDENTIALS
     if err.error in _TRANSIENT_ERRORS:
-        return FailureKind.TRANSIENT
-    return FailureKind.CONFIGURATION
+        return kinds.TRANSIENT
+    return kinds.CONFIGURATION
 
 
 def failure_kind(err: Exception) -> str:
     """What kind of failure a refresh raised: decides whether trying again can help."""
     if isinstance(err, ReauthorizationRequired):
-        return FailureKind.REAUTH
+        return kinds.REAUTH
     if isinstance(err, JiraConnectConfigurationError):
-        return FailureKind.CONFIGURATION
+        return kinds.CONFIGURATION
     if isinstance(err, OAuthError):
         return _kind_of(err)
-    return FailureKind.TRANSIENT
+    return kinds.TRANSIENT
 
 
 def _mark_reauth(
@@ -483,7 +484,7 @@ def _mark_reauth(
         current, _("Jira no longer accepts this connection: please reconnect.")
     )
     # The signal carries what went wrong: Jira's OAuth error, or what will be raised.
-    _record_failure(current, reason, now, kind=FailureKind.REAUTH, error=cause or raised)
+    _record_failure(current, reason, now, kind=kinds.REAUTH, error=cause or raised)
     return raised
 
 
@@ -498,7 +499,7 @@ def _record_failure(
         update_fields=["status", "last_error", "last_error_at", "last_failure_kind", "updated_at"],
     )
     failed = current
-    reauth = kind == FailureKind.REAUTH
+    reauth = kind == kinds.REAUTH
     _on_commit(
         current,
         lambda: signals.token_refresh_failed.send(

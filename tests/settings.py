@@ -15,7 +15,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 DATABASE_URL = os.environ.get("DATABASE_URL") or "sqlite://:memory:"
 if DATABASE_URL.startswith(("mysql:", "mariadb:")):
     # PyMySQL (pure Python, so no compiler or client headers) stands in for mysqlclient.
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     pymysql.version_info = (2, 2, 1, "final", 0)  # what Django asks of mysqlclient
     pymysql.install_as_MySQLdb()

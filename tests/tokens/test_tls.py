@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def make_connection(private_jira, link_factory, user_factory):
             user=user_factory(),
             access_token=tokens["access_token"],
             refresh_token=tokens["refresh_token"],
-            expires_at=timezone.now() + timezone.timedelta(seconds=tokens["expires_in"]),
+            expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
             redirect_uri=CALLBACK,
         )
 
