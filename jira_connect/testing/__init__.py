@@ -11,8 +11,6 @@ Django nor the rest of `jira_connect`. Host sites use it through the pytest plug
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from jira_connect.testing._models import (
     FaultKind,
     FaultTarget,
@@ -24,9 +22,7 @@ from jira_connect.testing._models import (
     SimulatorOptions,
 )
 from jira_connect.testing._scopes import JIRA_SCOPES, SCOPE_DESCRIPTIONS
-
-if TYPE_CHECKING:
-    from jira_connect.testing.simulator import JiraDCSimulator, pkce_pair
+from jira_connect.testing.simulator import JiraDCSimulator, pkce_pair
 
 __all__ = [
     "JIRA_SCOPES",
@@ -42,13 +38,3 @@ __all__ = [
     "SimulatorOptions",
     "pkce_pair",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Imported lazily so `python -m jira_connect.testing.simulator` does not find the module
-    # already imported by its own package (runpy warns about that).
-    if name in ("JiraDCSimulator", "pkce_pair"):
-        from jira_connect.testing import simulator
-
-        return getattr(simulator, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""`python -m jira_connect.testing.simulator`: run a simulated Jira for the demo or by hand.
+"""`python -m jira_connect.testing`: run a simulated Jira for the demo or by hand.
 
 Settings come from built-in defaults, then an optional `--config FILE.json`, then the command
 line. `main()` takes an optional stop event and ready callback so tests can run it in a thread.
@@ -85,7 +85,7 @@ def parse_setting(value: str) -> tuple[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m jira_connect.testing.simulator",
+        prog="python -m jira_connect.testing",
         description="Run a simulated Jira Data Center OAuth 2.0 provider until interrupted.",
     )
     parser.add_argument("--config", type=Path, help="a JSON file with any of the settings below")

@@ -6,7 +6,7 @@ Jira DC's provider (jira-dc-oauth.md); where the facts are unverified, a switch 
 behaviour and the default is the stricter one, so a client that passes here also survives the
 lenient variants.
 
-Run it by hand with ``python -m jira_connect.testing.simulator --help``.
+Run it by hand with ``python -m jira_connect.testing --help``.
 """
 
 from __future__ import annotations
@@ -657,7 +657,3 @@ def main(argv: Sequence[str] | None = None, **kwargs: Any) -> int:
     from jira_connect.testing._cli import main as cli_main
 
     return cli_main(argv, **kwargs)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""`python -m jira_connect.testing.simulator`: argument parsing and a real run in a thread."""
+"""`python -m jira_connect.testing`: argument parsing and a real run in a thread."""
 
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ def test_main_rejects_bad_arguments(capsys):
 
 def test_module_is_runnable():
     result = subprocess.run(
-        [sys.executable, "-m", "jira_connect.testing.simulator", "--help"],
+        [sys.executable, "-m", "jira_connect.testing", "--help"],
         capture_output=True,
         text=True,
         timeout=30,
