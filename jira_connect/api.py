@@ -87,6 +87,8 @@ class ApiView(View):
     """
 
     login_required = True
+    #: Whether the session cookie alone authenticates this request (then CSRF applies).
+    by_session = False
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
@@ -105,7 +107,8 @@ class ApiView(View):
                     problems.NOT_AUTHENTICATED,
                     _("Log in first: this endpoint acts for a logged-in user."),
                 )
-            if method not in ("get", "head") and _session_identifies(request, user):
+            self.by_session = _session_identifies(request, user)
+            if method not in ("get", "head") and self.by_session:
                 try:
                     reason = csrf_failure(request)
                 except (SuspiciousOperation, MultiPartParserError, UnreadablePostError, OSError):
@@ -191,7 +194,7 @@ class LinksView(ApiView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         rows = overview.link_rows(request)
-        token = get_token(request) if _session_identifies(request, request.user) else None
+        token = get_token(request) if self.by_session else None
         return JsonResponse({"links": [link_json(row) for row in rows], "csrf_token": token})
 
 
