@@ -157,14 +157,12 @@ def link_json(row: overview.LinkRow) -> dict[str, Any]:
         "base_url": link.base_url,
         "connect_url": reverse("jira_connect:api-connect", args=[link.slug]),
         "disconnect_url": reverse("jira_connect:api-disconnect", args=[link.slug]),
-        "connection": None if row.connection is None else connection_json(row),
+        "connection": None if row.connection is None else connection_json(row, row.connection),
     }
 
 
-def connection_json(row: overview.LinkRow) -> dict[str, Any]:
+def connection_json(row: overview.LinkRow, connection: JiraConnection) -> dict[str, Any]:
     """A connection as the front end sees it: status and identity, never a token."""
-    connection = row.connection
-    assert connection is not None
     reason = row.reconnect_reason
     return {
         "status": connection.status,

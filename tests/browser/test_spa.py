@@ -19,7 +19,7 @@ pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: scripts/test installs it"
 )
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -38,19 +38,25 @@ WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
 @pytest.fixture(params=list(WIDTHS))
-def spa(request: pytest.FixtureRequest, chromium: Browser, demo_site: DemoSite) -> Iterator[Page]:
-    """A fresh profile at the parametrised width, logged in as alice; she ends disconnected."""
-    width, height = WIDTHS[request.param]
+def width(request: pytest.FixtureRequest) -> str:
+    """``desktop`` or ``phone``: each test runs at both."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def spa(width: str, chromium: Browser, demo_site: DemoSite) -> Iterator[Page]:
+    """A fresh profile at ``width``, logged in as alice on the app; she ends disconnected."""
+    pixels, height = WIDTHS[width]
     context = chromium.new_context(
         base_url=demo_site.url,
-        viewport={"width": width, "height": height},
+        viewport={"width": pixels, "height": height},
         device_scale_factor=1,
-        is_mobile=width < 600,
-        has_touch=width < 600,
+        is_mobile=pixels < 600,
+        has_touch=pixels < 600,
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.width_name = request.param  # type: ignore[attr-defined]
     try:
         page.goto("/accounts/login/?next=/spa/")
         page.get_by_label("Username").fill("alice")
@@ -71,24 +77,23 @@ def spa(request: pytest.FixtureRequest, chromium: Browser, demo_site: DemoSite) 
         context.close()
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, width: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    width = page.width_name  # type: ignore[attr-defined]
     page.screenshot(path=SCREENSHOTS / f"spa-{name}-{width}.png", full_page=True)
 
 
-def card(page: Page):  # type: ignore[no-untyped-def]
+def card(page: Page) -> Locator:
     return page.locator("#link-acme")
 
 
-def test_connect_and_disconnect_in_the_spa(spa: Page, demo_site: DemoSite) -> None:
+def test_connect_and_disconnect_in_the_spa(spa: Page, width: str, demo_site: DemoSite) -> None:
     page = spa
     expect(page.locator("h1")).to_have_text("Your Jira connections")
     expect(card(page)).to_contain_text("Acme Jira")
     expect(card(page)).to_contain_text(demo_site.acme.base_url)
     expect(card(page)).to_contain_text("Not connected")
     expect(page.get_by_text("Globex")).to_have_count(0)  # another tenant's link
-    screenshot(page, "1-links")
+    screenshot(page, "1-links", width)
 
     page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
     expect(page).to_have_url(re.compile("^" + re.escape(demo_site.acme.base_url + CONSENT_PATH)))
@@ -102,13 +107,13 @@ def test_connect_and_disconnect_in_the_spa(spa: Page, demo_site: DemoSite) -> No
     expect(card(page)).to_contain_text("Alice Example (alice)")
     expect(card(page)).to_contain_text("WRITE")
     expect(page.get_by_role("button", name="Connect Acme Jira", exact=True)).to_have_count(0)
-    screenshot(page, "2-connected")
+    screenshot(page, "2-connected", width)
 
     page.get_by_role("button", name="Disconnect Acme Jira").click()
     expect(page.locator("#banner")).to_contain_text("Disconnected from Acme Jira.")
     expect(card(page)).to_contain_text("Not connected")
     expect(page.get_by_role("button", name="Connect Acme Jira", exact=True)).to_be_visible()
-    screenshot(page, "3-disconnected")
+    screenshot(page, "3-disconnected", width)
 
 
 def test_cancel_on_jira(spa: Page, demo_site: DemoSite) -> None:
