@@ -36,3 +36,18 @@ def test_one_link_and_twenty_cost_the_same(spa, user, link_factory, connection_f
     assert len(twenty) == len(one), "\n".join(twenty)
     # The session, the user, the links, the user's connections on them.
     assert len(one) == 4, "\n".join(one)
+
+
+def test_api_connect_costs_what_the_html_connect_costs(spa, link, jira) -> None:
+    """DESIGN §5: at most 3 queries of the app's own, as for the HTML ``connect``."""
+    spa.links()
+    with CaptureQueriesContext(db) as queries:
+        assert spa.connect("acme", {"next": "/spa/"}).status_code == 200
+    app_queries = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "SAVEPOINT" not in query["sql"]
+        and not query["sql"].startswith('SELECT "django_session"')
+        and not query["sql"].startswith('SELECT "auth_user"')
+    ]
+    assert len(app_queries) <= 3, "\n".join(app_queries)
