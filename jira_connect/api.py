@@ -20,10 +20,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.http.request import UnreadablePostError
+from django.http.request import RawPostDataException, UnreadablePostError
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -39,6 +39,16 @@ from jira_connect.redirects import safe_next
 
 logger = logging.getLogger(__name__)
 csrf_logger = logging.getLogger("django.security.csrf")
+
+#: What reading a body Django cannot parse (too big, broken multipart, a form in latin-1) raises.
+UNREADABLE = (
+    BadRequest,
+    SuspiciousOperation,
+    MultiPartParserError,
+    UnreadablePostError,
+    RawPostDataException,
+    OSError,
+)
 
 #: The only key ``api-connect`` accepts in its body.
 NEXT_KEY = "next"
@@ -110,8 +120,11 @@ class ApiView(View):
             self.by_session = _session_identifies(request, user)
             if method not in ("get", "head") and self.by_session:
                 try:
+                    # The body first: the check may parse it as a form, after which it could
+                    # no longer be read as JSON.
+                    request.body  # noqa: B018
                     reason = csrf_failure(request)
-                except (SuspiciousOperation, MultiPartParserError, UnreadablePostError, OSError):
+                except UNREADABLE:
                     return problems.response(
                         problems.INVALID_BODY, _("The request body could not be read.")
                     )
@@ -268,7 +281,7 @@ def _json_object(request: HttpRequest) -> dict[str, Any] | HttpResponse:
     """The body as a JSON object (empty body: ``{}``), or the problem to answer instead."""
     try:
         raw = request.body
-    except (SuspiciousOperation, UnreadablePostError, OSError):
+    except UNREADABLE:
         return problems.response(problems.INVALID_BODY, _("The request body could not be read."))
     if not raw.strip():
         return {}

@@ -288,3 +288,23 @@ def test_an_html_link_slugged_api_still_works(spa, link_factory) -> None:
     response = spa.client.get("/jira/api/connect/")
     assert response.status_code == 200
     assert "API Jira" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\x00", "multipart/form-data"),
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\n", "multipart/form-data; boundary=x"),
+        (b"next=%2F", "application/x-www-form-urlencoded; charset=latin-1"),
+        (b"next=%2F", "application/x-www-form-urlencoded; charset=no-such-charset"),
+    ],
+)
+@pytest.mark.parametrize("endpoint", [connect_url, disconnect_url])
+def test_unreadable_bodies_are_a_problem_not_a_crash(spa, link, body, content_type, endpoint):
+    spa.links()
+    response = spa.client.generic(
+        "POST", endpoint("acme"), body, content_type, HTTP_X_CSRFTOKEN=spa.csrf_token
+    )
+    if endpoint is connect_url or response.status_code != 204:  # disconnect reads no body
+        assert 400 <= response.status_code < 500
+        assert response["Content-Type"] == "application/problem+json"
