@@ -6,6 +6,8 @@ from example_project.demo import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The single-page front end on the JSON API (docs/headless.md).
+    path("spa/", views.spa, name="spa"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

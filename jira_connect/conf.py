@@ -34,6 +34,7 @@ DEFAULTS: Mapping[str, Any] = {
     "REFRESH_RETRY_AFTER": 30,
     "RATE_LIMIT_RETRIES": 3,
     "RATE_LIMIT_MAX_WAIT": 60,
+    "API_AUTHENTICATION": "jira_connect.api.session_user",
 }
 
 Timeout = float | tuple[float, float]
@@ -110,6 +111,16 @@ class JiraConnectSettings:
         The default allows any authenticated, active user.
         """
         return self._callable("LINK_ACCESS_POLICY")
+
+    @property
+    def API_AUTHENTICATION(self) -> Callable[[Any], Any]:
+        """Dotted path to ``authenticate(request) -> user or None`` for the JSON API.
+
+        The default returns the user of the session. Sites whose front end
+        sends a token instead name a callable that checks it (DRF's or
+        allauth headless's authentication, for example).
+        """
+        return self._callable("API_AUTHENTICATION")
 
     @property
     def CALLBACK_URL(self) -> str:

@@ -49,8 +49,14 @@ def oauth_client(link: JiraLink, redirect_uri: str) -> oauth.OAuthClient:
     )
 
 
-def start_connection(request: HttpRequest, link: JiraLink, next_url: str = "") -> str:
-    """Remember a new flow in the session and return Jira's authorise URL to send the user to."""
+def start_connection(
+    request: HttpRequest, link: JiraLink, next_url: str = "", *, from_api: bool = False
+) -> str:
+    """Remember a new flow in the session and return Jira's authorise URL to send the user to.
+
+    ``from_api``: the flow belongs to a front end using the JSON API, which
+    reads the outcome from ``next``'s query string rather than from messages.
+    """
     redirect_uri = redirect_uri_for(request)
     authorization = oauth.start_authorization(oauth_client(link, redirect_uri))
     state.remember(
@@ -63,6 +69,7 @@ def start_connection(request: HttpRequest, link: JiraLink, next_url: str = "") -
             redirect_uri=redirect_uri,
             next_url=next_url,
             started_at=time.time(),
+            from_api=from_api,
         ),
     )
     logger.info("Started a Jira connection for user %s on link %s", request.user.pk, link.slug)

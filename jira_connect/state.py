@@ -3,7 +3,8 @@
 Each started flow is keyed by its ``state`` (256 random bits from
 ``oauth.start_authorization``) and remembers the user and link that started
 it, the PKCE verifier, the redirect URI sent (the exchange must repeat it
-exactly), where to go afterwards, and when it started. A state is popped on
+exactly), where to go afterwards, how to report the outcome there, and when
+it started. A state is popped on
 first use, expires after ``STATE_TTL``, and only the newest few are kept, so
 an abandoned tab or a flood of starts cannot grow the session.
 """
@@ -37,6 +38,10 @@ class PendingAuthorization:
     redirect_uri: str
     next_url: str
     started_at: float
+    #: Started through the JSON API: the callback reports the outcome in ``next``'s query
+    #: string (see ``redirects``) rather than with messages. Defaulted, so flows pending
+    #: in sessions from before it existed still read.
+    from_api: bool = False
 
     def __repr__(self) -> str:
         return f"PendingAuthorization(link_id={self.link_id}, user_pk={self.user_pk!r})"

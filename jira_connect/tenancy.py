@@ -56,3 +56,18 @@ def available_links(request: HttpRequest) -> list[JiraLink]:
 def request_may_use(request: HttpRequest, link: JiraLink) -> bool:
     """Everything a view enforces: tenant, access policy, active flag."""
     return tenant_may_use(resolve_tenant(request), link) and user_may_use(request.user, link)
+
+
+def link_for_request(request: HttpRequest, slug: str) -> JiraLink | None:
+    """The link ``slug`` names if this request may use it, else ``None``.
+
+    One answer for "no such link" and "not yours": the HTML views turn it into
+    the same 404, the JSON API into the same problem document, so a user of
+    one tenant cannot even learn which slugs another tenant has.
+    """
+    from jira_connect.models import JiraLink
+
+    link: JiraLink | None = JiraLink.objects.filter(slug=slug).first()
+    if link is None or not request_may_use(request, link):
+        return None
+    return link

@@ -8,7 +8,6 @@ a page or a message with a 4xx/5xx-that-is-not-500 status, and stores nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -18,7 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -26,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView
 
-from jira_connect import lifecycle, state, tenancy
+from jira_connect import lifecycle, overview, redirects, state, tenancy
 from jira_connect.exceptions import (
     InvalidOAuthState,
     JiraAPIError,
@@ -37,6 +35,7 @@ from jira_connect.exceptions import (
     OAuthError,
 )
 from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.redirects import safe_next
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("django.security.InvalidOAuthState")
@@ -45,31 +44,12 @@ security_logger = logging.getLogger("django.security.InvalidOAuthState")
 MAX_ERROR_TEXT = 200
 
 
-@dataclass(frozen=True)
-class LinkRow:
-    """One line of the connections page."""
-
-    link: JiraLink
-    connection: JiraConnection | None
-
-
 def get_available_link(request: HttpRequest, slug: str) -> JiraLink:
     """The link, or 404: another tenant's link looks exactly like a missing one."""
-    link: JiraLink | None = JiraLink.objects.filter(slug=slug).first()
-    if link is None or not tenancy.request_may_use(request, link):
+    link = tenancy.link_for_request(request, slug)
+    if link is None:
         raise Http404(_("No such Jira link."))
     return link
-
-
-def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    """``candidate`` if it is a safe place to send the user afterwards, else ""."""
-    if not candidate:
-        return ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
 
 
 def render_error(
@@ -88,17 +68,7 @@ class ConnectionsView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        links = tenancy.available_links(self.request)
-        connections = {
-            connection.link_id: connection
-            for connection in JiraConnection.objects.filter(
-                user_id=self.request.user.pk, link__in=links
-            ).defer("access_token", "refresh_token")
-        }
-        for link in links:
-            if link.pk in connections:
-                connections[link.pk].link = link  # already loaded: no query per row
-        context["rows"] = [LinkRow(link, connections.get(link.pk)) for link in links]
+        context["rows"] = overview.link_rows(self.request)
         return context
 
 
@@ -143,7 +113,12 @@ class ConnectView(LoginRequiredMixin, View):
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(xframe_options_deny, name="dispatch")
 class CallbackView(LoginRequiredMixin, View):
-    """Where Jira sends the user back: the one Redirect URL of every link."""
+    """Where Jira sends the user back: the one Redirect URL of every link.
+
+    A flow started from the HTML pages ends on a page or with a message; one
+    started through the JSON API ends back on its front end's ``next``, with
+    the outcome in the query string (``redirects.with_outcome``).
+    """
 
     @method_decorator(sensitive_variables())
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -151,63 +126,76 @@ class CallbackView(LoginRequiredMixin, View):
         try:
             pending = state.take(request.session, params.get("state", ""), request.user.pk)
         except InvalidOAuthState as err:
+            # No trustworthy flow, so no trustworthy place to send the browser back to.
             security_logger.warning("Refused a Jira callback for user %s: %s", request.user.pk, err)
             return render_error(request, _("Connection failed"), str(err), status=400)
 
         link = JiraLink.objects.filter(pk=pending.link_id).first()
         error = params.get("error", "")
         if error:
-            return self.jira_refused(request, link, error, params.get("error_description", ""))
+            return self.jira_refused(
+                request, pending, link, error, params.get("error_description", "")
+            )
         code = params.get("code", "")
         if not code:
-            return render_error(
+            return self.failed(
                 request,
-                _("Connection failed"),
+                pending,
+                link,
+                "no_code",
                 _("Jira sent you back without an authorisation code. Please try again."),
                 status=400,
-                link=link,
             )
         try:
             connection, created = lifecycle.complete_connection(request, pending, code, link)
         except LinkAccessDenied:
-            return render_error(
+            return self.failed(
                 request,
-                _("Connection failed"),
+                pending,
+                link,
+                "access_lost",
                 _("This Jira link is no longer available to you."),
                 status=403,
+                show_link=False,
             )
         except OAuthError as err:
-            return self.exchange_refused(request, link, err)
+            return self.exchange_refused(request, pending, link, err)
         except JiraAuthenticationFailed:
-            return render_error(
+            return self.failed(
                 request,
-                _("Connection failed"),
+                pending,
+                link,
+                "not_recognised",
                 _(
                     "Jira accepted the authorisation but then did not recognise you with the new "
                     "token. Please try again; if it keeps happening, tell your administrator."
                 ),
                 status=502,
-                link=link,
             )
         except (JiraAPIError, JiraUnavailable, requests.RequestException) as err:
             logger.warning("Jira failed during the callback for link %s: %s", pending.link_id, err)
-            return render_error(
+            return self.failed(
                 request,
-                _("Jira could not be reached"),
+                pending,
+                link,
+                "unavailable",
                 _("%(link)s did not answer properly: %(reason)s Please try again in a moment.")
                 % {"link": link.name if link else "Jira", "reason": _reason(err)},
                 status=502,
-                link=link,
+                title=_("Jira could not be reached"),
             )
         except JiraConnectError as err:  # the link's own configuration is broken
             logger.error("Cannot complete a connection on link %s: %s", pending.link_id, err)
-            return render_error(
+            return self.failed(
                 request,
-                _("Connection failed"),
+                pending,
+                link,
+                "misconfigured",
                 _("This Jira link is not set up correctly. Please tell your administrator."),
                 status=503,
-                link=link,
             )
+        if pending.from_api:
+            return self.back_to_front_end(request, pending, connection.link, redirects.CONNECTED)
         who = connection.jira_display_name or connection.jira_name
         if created:
             text = _("Connected to %(link)s as %(who)s.")
@@ -218,39 +206,55 @@ class CallbackView(LoginRequiredMixin, View):
         return HttpResponseRedirect(target)
 
     def jira_refused(
-        self, request: HttpRequest, link: JiraLink | None, error: str, description: str
+        self,
+        request: HttpRequest,
+        pending: state.PendingAuthorization,
+        link: JiraLink | None,
+        error: str,
+        description: str,
     ) -> HttpResponse:
         name = link.name if link else "Jira"
         if error == "access_denied":
+            if pending.from_api:
+                return self.back_to_front_end(request, pending, link, redirects.DENIED)
             messages.info(request, _("You cancelled connecting to %(link)s.") % {"link": name})
             return HttpResponseRedirect(reverse("jira_connect:connections"))
         if error == "invalid_scope":
+            code = "invalid_scope"
             message = _(
                 "%(link)s refused the permissions this site asked for (%(scope)s). Please tell "
                 "your administrator: the link's scope must match the incoming link in Jira."
             ) % {"link": name, "scope": link.scope if link else "?"}
         else:
+            code = "refused"
             message = _("%(link)s refused the connection: %(error)s.") % {
                 "link": name,
                 "error": _clip(f"{error} {description}".strip()),
             }
-        return render_error(request, _("Connection failed"), message, status=400, link=link)
+        return self.failed(request, pending, link, code, message, status=400)
 
     def exchange_refused(
-        self, request: HttpRequest, link: JiraLink | None, err: OAuthError
+        self,
+        request: HttpRequest,
+        pending: state.PendingAuthorization,
+        link: JiraLink | None,
+        err: OAuthError,
     ) -> HttpResponse:
         name = link.name if link else "Jira"
         if err.error == "invalid_client":
+            code = "invalid_client"
             message = _(
                 "%(link)s did not accept this site's client ID and secret. Please tell your "
                 "administrator to check the link's credentials."
             ) % {"link": name}
         elif err.error == "invalid_grant":
+            code = "invalid_grant"
             message = _(
                 "%(link)s did not accept the authorisation: it may have expired (Jira gives only a "
                 "few seconds) or the Redirect URL may not match. Please try again."
             ) % {"link": name}
         else:
+            code = "exchange_failed"
             message = _("%(link)s refused the connection: %(error)s.") % {
                 "link": name,
                 "error": _clip(str(err)),
@@ -258,7 +262,42 @@ class CallbackView(LoginRequiredMixin, View):
         logger.warning(
             "Jira refused a code exchange on link %s: %s", link.slug if link else "?", err.error
         )
-        return render_error(request, _("Connection failed"), message, status=400, link=link)
+        return self.failed(request, pending, link, code, message, status=400)
+
+    def failed(
+        self,
+        request: HttpRequest,
+        pending: state.PendingAuthorization,
+        link: JiraLink | None,
+        code: str,
+        message: str,
+        *,
+        status: int,
+        title: str = "",
+        show_link: bool = True,
+    ) -> HttpResponse:
+        """The error page for an HTML flow; back to the front end, with ``code``, for an API one."""
+        if pending.from_api:
+            return self.back_to_front_end(request, pending, link, redirects.ERROR, code)
+        return render_error(
+            request,
+            title or _("Connection failed"),
+            message,
+            status=status,
+            link=link if show_link else None,
+        )
+
+    def back_to_front_end(
+        self,
+        request: HttpRequest,
+        pending: state.PendingAuthorization,
+        link: JiraLink | None,
+        outcome: str,
+        error: str = "",
+    ) -> HttpResponse:
+        target = safe_next(request, pending.next_url) or reverse("jira_connect:connections")
+        slug = link.slug if link else ""
+        return HttpResponseRedirect(redirects.with_outcome(target, outcome, slug, error))
 
 
 @method_decorator(never_cache, name="dispatch")

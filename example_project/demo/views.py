@@ -47,6 +47,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "example/home.html", {"panels": panels})
 
 
+def spa(request: HttpRequest) -> HttpResponse:
+    """The single-page app: one static page whose script uses only the JSON API."""
+    return render(request, "example/spa.html")
+
+
 def my_issues(connection: JiraConnection) -> tuple[list[dict[str, Any]], str]:
     try:
         response = connection.session().get(

@@ -62,3 +62,4 @@ class Command(BaseCommand):
             role = "staff: the admin at /admin/" if is_staff else f"a user of {tenant.title()}"
             self.stdout.write(f"  {username} / {password}   ({role})")
         self.stdout.write("On the simulated Jira's consent page, pick a Jira user and press Allow.")
+        self.stdout.write(f"The same on a single-page app (JSON API only): {site_url}/spa/")
