@@ -81,7 +81,9 @@ def test_commands_and_their_options() -> None:
 
 
 def test_url_names() -> None:
-    text = "".join(page(name) for name in ("api.md", "templates.md", "quickstart.md", "headless.md"))
+    text = "".join(
+        page(name) for name in ("api.md", "templates.md", "quickstart.md", "headless.md")
+    )
     names = {
         name
         for pattern in get_resolver().url_patterns
