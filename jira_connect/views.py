@@ -26,7 +26,7 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView
 
-from jira_connect import lifecycle, state, tenancy
+from jira_connect import lifecycle, notices, state, tenancy
 from jira_connect.exceptions import (
     InvalidOAuthState,
     JiraAPIError,
@@ -36,7 +36,7 @@ from jira_connect.exceptions import (
     LinkAccessDenied,
     OAuthError,
 )
-from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.models import DisconnectNotice, JiraConnection, JiraLink
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("django.security.InvalidOAuthState")
@@ -51,6 +51,7 @@ class LinkRow:
 
     link: JiraLink
     connection: JiraConnection | None
+    notice: DisconnectNotice | None = None
 
 
 def get_available_link(request: HttpRequest, slug: str) -> JiraLink:
@@ -89,13 +90,20 @@ class ConnectionsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         links = tenancy.available_links(self.request)
-        connections = {
-            connection.link_id: connection
-            for connection in JiraConnection.objects.filter(
-                user_id=self.request.user.pk, link__in=links
-            ).defer("access_token", "refresh_token")
-        }
-        context["rows"] = [LinkRow(link, connections.get(link.pk)) for link in links]
+        mine = tenancy.user_connections(self.request)
+        context["rows"] = [
+            LinkRow(link, mine.by_link.get(link.pk), mine.notices.get(link.pk)) for link in links
+        ]
+        # Connections on links staff turned off: say so rather than let them vanish.
+        available = {link.pk for link in links}
+        tenant = tenancy.resolve_tenant(self.request)
+        context["unavailable"] = [
+            connection
+            for connection in mine.by_link.values()
+            if connection.link_id not in available
+            and not connection.link.is_active
+            and tenancy.tenant_may_use(tenant, connection.link)
+        ]
         return context
 
 
@@ -148,13 +156,22 @@ class CallbackView(LoginRequiredMixin, View):
         try:
             pending = state.take(request.session, params.get("state", ""), request.user.pk)
         except InvalidOAuthState as err:
+            replayed = self.already_connected(request, params.get("state", ""))
+            if replayed is not None:
+                return replayed
             security_logger.warning("Refused a Jira callback for user %s: %s", request.user.pk, err)
             return render_error(request, _("Connection failed"), str(err), status=400)
 
         link = JiraLink.objects.filter(pk=pending.link_id).first()
         error = params.get("error", "")
         if error:
-            return self.jira_refused(request, link, error, params.get("error_description", ""))
+            return self.jira_refused(
+                request,
+                link,
+                error,
+                params.get("error_description", ""),
+                self.target(request, pending.next_url),
+            )
         code = params.get("code", "")
         if not code:
             return render_error(
@@ -211,16 +228,53 @@ class CallbackView(LoginRequiredMixin, View):
         else:
             text = _("Reconnected to %(link)s as %(who)s.")
         messages.success(request, text % {"link": connection.link.name, "who": who})
-        target = safe_next(request, pending.next_url) or reverse("jira_connect:connections")
-        return HttpResponseRedirect(target)
+        state.remember_used(request.session, pending)
+        return HttpResponseRedirect(self.target(request, pending.next_url))
+
+    @staticmethod
+    def target(request: HttpRequest, next_url: str) -> str:
+        """Where the user started: the same place whether they approved or cancelled."""
+        return safe_next(request, next_url) or reverse("jira_connect:connections")
+
+    def already_connected(self, request: HttpRequest, state_value: str) -> HttpResponse | None:
+        """Jira's consent page approved again (Back, then Allow) after the connection succeeded.
+
+        The state was used by the successful callback moments ago; the user is
+        connected, so say so instead of "unknown or already used".
+        """
+        used = state.find_used(request.session, state_value, request.user.pk)
+        if used is None:
+            return None
+        connection = (
+            JiraConnection.objects.filter(
+                link_id=used.link_id, user_id=request.user.pk, status=JiraConnection.Status.ACTIVE
+            )
+            .select_related("link")
+            .defer("access_token", "refresh_token", "link__client_secret")
+            .first()
+        )
+        if connection is None:
+            return None
+        who = connection.jira_display_name or connection.jira_name
+        messages.info(
+            request,
+            _("You are already connected to %(link)s as %(who)s.")
+            % {"link": connection.link.name, "who": who},
+        )
+        return HttpResponseRedirect(self.target(request, used.next_url))
 
     def jira_refused(
-        self, request: HttpRequest, link: JiraLink | None, error: str, description: str
+        self,
+        request: HttpRequest,
+        link: JiraLink | None,
+        error: str,
+        description: str,
+        target: str,
     ) -> HttpResponse:
         name = link.name if link else "Jira"
         if error == "access_denied":
             messages.info(request, _("You cancelled connecting to %(link)s.") % {"link": name})
-            return HttpResponseRedirect(reverse("jira_connect:connections"))
+            return HttpResponseRedirect(target)
         if error == "invalid_scope":
             message = _(
                 "%(link)s refused the permissions this site asked for (%(scope)s). Please tell "
@@ -261,15 +315,31 @@ class CallbackView(LoginRequiredMixin, View):
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(xframe_options_deny, name="dispatch")
 class DisconnectView(LoginRequiredMixin, View):
-    """POST only (CSRF-protected): forget the user's connection on a link."""
+    """GET: asks for confirmation. POST (CSRF-protected): forget the user's connection on a link."""
 
-    http_method_names = ["post"]
+    template_name = "jira_connect/disconnect.html"
+
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        link = get_available_link(request, slug)
+        target = safe_next(request, request.GET.get("next")) or reverse("jira_connect:connections")
+        connection = tenancy.user_connections(request).by_link.get(link.pk)
+        if connection is None:
+            messages.info(request, _("You are not connected to %(link)s.") % {"link": link.name})
+            return HttpResponseRedirect(target)
+        context = {
+            "link": link,
+            "connection": connection,
+            "next": safe_next(request, request.GET.get("next")),
+            "cancel_url": target,
+        }
+        return render(request, self.template_name, context)
 
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
         link = get_available_link(request, slug)
         # Read the form before changing anything: a body Django cannot parse fails here, not later.
         target = safe_next(request, request.POST.get("next")) or reverse("jira_connect:connections")
         connection = JiraConnection.objects.filter(link=link, user_id=request.user.pk).first()
+        notices.forget(link.pk, request.user.pk)
         if connection is None:
             messages.info(request, _("You were not connected to %(link)s.") % {"link": link.name})
         else:
@@ -282,6 +352,7 @@ class DisconnectView(LoginRequiredMixin, View):
                 )
                 % {"link": link.name},
             )
+        tenancy.forget_user_connections(request)
         return HttpResponseRedirect(target)
 
 
