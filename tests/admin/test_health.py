@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jira_connect import health, signals
+from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection, LinkTestResult, RefreshDay
 from tests.admin.test_connection_admin import make_rows
 from tests.flow.conftest import connect
@@ -44,7 +45,7 @@ def test_real_refreshes_are_counted(
     with django_capture_on_commit_callbacks(execute=True):
         connection.refresh()
     jira.revoke(user="alice")
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Exception):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ReauthorizationRequired):
         connection.refresh()
     day = RefreshDay.objects.get(link=link)
     assert (day.refreshed, day.failed, day.reauth) == (1, 0, 1)
@@ -55,7 +56,7 @@ def test_the_counter_row_is_created_once(link_factory) -> None:
     health.count_refresh(link.pk, "refreshed")
     health.count_refresh(link.pk, "refreshed")
     assert RefreshDay.objects.get().refreshed == 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown refresh outcome"):
         health.count_refresh(link.pk, "exploded")
 
 
@@ -80,7 +81,8 @@ def test_page_shows_counts_chart_test_and_failing_links(staff, link_factory, con
     assert "Good Jira" not in failing
     assert "0 refreshed, 4 failed, 1 must reconnect" in failing
     assert "Refreshes of Good Jira per day over the last 14 days: 9 refreshed, 0 failed" in html
-    assert "<svg" in html and 'class="refreshed"' in html and 'class="reauth"' in html
+    for part in ("<svg", 'class="refreshed"', 'class="reauth"'):
+        assert part in html
     assert "<script" not in html.split('id="content-main"')[1]
     assert "Bad Jira has a problem: X" in html
     assert "never tested" in html  # Good Jira
