@@ -35,6 +35,7 @@ from jira_connect import health, lifecycle, linkcheck, notices, tenancy
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
 from jira_connect.forms import JiraLinkForm
 from jira_connect.models import JiraConnection, JiraLink, LinkHealth, LinkTestResult
+from jira_connect.templatetags.jira_connect import jira_connect_when
 
 _SECRET_FIELDS = frozenset({"client_secret", "access_token", "refresh_token"})
 
@@ -81,7 +82,8 @@ def redirect_url(request: HttpRequest) -> str:
 class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = JiraLinkForm
     change_form_template = "admin/jira_connect/jiralink/change_form.html"
-    list_display = ("name", "slug", "tenant", "base_url", "scope", "is_active", "connection_count")
+    # Few, short columns so the list fits beside the admin's sidebar; the base URL is on the change page.
+    list_display = ("name", "slug", "tenant", "scope", "is_active", "connection_count")
     list_filter = ("is_active", "tenant")
     search_fields = ("name", "slug", "tenant", "base_url", "client_id")
     prepopulated_fields = {"slug": ("name",)}
@@ -228,10 +230,19 @@ def _user_search_fields() -> tuple[str, ...]:
     return tuple(fields)
 
 
+#: A connection's actions as buttons on its page: short labels that fit beside "History".
+_BUTTONS = {
+    "refresh_now": _("Refresh tokens"),
+    "verify_identity": _("Verify with Jira"),
+    "revoke": _("Revoke"),
+    "disconnect": _("Disconnect"),
+}
+
+
 @admin.register(JiraConnection)
 class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     # Few, short columns so the list fits a laptop screen; the rest is on the change page.
-    list_display = ("user", "link", "jira_identity", "status", "last_refreshed_at")
+    list_display = ("user", "link", "jira_identity", "status", "last_refreshed")
     tenant_lookup = "link__tenant"
     # Only links that have connections in the (tenant-scoped) list: no other tenant's names.
     list_filter = ("status", ("link", admin.RelatedOnlyFieldListFilter), TenantFilter)
@@ -285,6 +296,10 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
             return f"{obj.jira_display_name} ({obj.jira_name})"
         return obj.jira_display_name or obj.jira_name or "—"
 
+    @admin.display(description=_("last refreshed"), ordering="last_refreshed_at")
+    def last_refreshed(self, obj: JiraConnection) -> str:
+        return jira_connect_when(obj.last_refreshed_at) or "—"
+
     @admin.display(description=_("tokens"))
     def tokens_present(self, obj: JiraConnection) -> str:
         fresh = JiraConnection.objects.filter(pk=obj.pk)
@@ -305,8 +320,14 @@ class JiraConnectionAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAd
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         actions: dict[str, Any] = self.get_actions(request)
-        buttons = [(name, actions[name][2]) for name in self.actions if name in actions]
-        extra_context = {**(extra_context or {}), "connection_buttons": buttons}
+        buttons = [(name, label) for name, label in _BUTTONS.items() if name in actions]
+        extra_context = {
+            **(extra_context or {}),
+            "connection_buttons": buttons,
+            # Nothing on the page is editable: no Save buttons that would do nothing.
+            "show_save": False,
+            "show_save_and_continue": False,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
@@ -547,6 +568,7 @@ class LinkHealthAdmin(TenantScopedMixin, admin.ModelAdmin):  # type: ignore[type
             "days": health.DAYS,
             "recent_days": health.RECENT_DAYS,
             "has_view_permission": True,
+            "media": self.media,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/jira_connect/health.html", context)

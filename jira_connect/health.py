@@ -114,7 +114,7 @@ class LinkHealthRow:
             total.reauth += bar.reauth
         return total
 
-    def chart(self, width: int = 336, height: int = 72) -> dict[str, Any]:
+    def chart(self, width: int = 420, height: int = 80) -> dict[str, Any]:
         """Stacked bars for the SVG: one per day, refreshed at the bottom."""
         peak = max((bar.total for bar in self.days), default=0) or 1
         slot = width / max(len(self.days), 1)

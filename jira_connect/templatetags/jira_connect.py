@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from jira_connect import tenancy
 from jira_connect.models import JiraLink
@@ -53,3 +56,14 @@ def jira_connect_button(
         "user": user,
         "show_status": show_status,
     }
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def jira_connect_when(value: datetime | None) -> str:
+    """A date and time with its time zone (``Dec. 2, 2026, 3:22 a.m. UTC``): users and staff
+    may be anywhere, so a time never stands without its zone."""
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)  # when called from Python, not a template
+    return f"{date_format(value, 'DATETIME_FORMAT')} {date_format(value, 'T')}"
