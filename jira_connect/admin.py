@@ -107,14 +107,17 @@ class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin): 
         )
         # Without change permission the admin renders every field read-only from the
         # model's value: the secret must then not be a field at all.
-        secret = "client_secret" if self.has_change_permission(request, obj) else "secret_status"
+        can_change = self.has_change_permission(request, obj)
+        secret: tuple[str, ...] = (
+            ("client_secret", "secret_hold") if can_change else ("secret_status",)
+        )
         return (
             (None, {"fields": ("name", "slug", "tenant", "is_active")}),
             (
                 _("The incoming link in Jira"),
                 {
                     "description": in_jira,
-                    "fields": ("base_url", "client_id", secret, "scope"),
+                    "fields": ("base_url", "client_id", *secret, "scope"),
                 },
             ),
             (
@@ -136,6 +139,13 @@ class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin): 
         if self.staff_tenant(request):
             fields += ("tenant",)  # a customer's admin registers links for their own tenant only
         return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: JiraLink | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # The form holds a pasted secret across a failed submit in this staff member's session.
+        return type(form.__name__, (form,), {"session": getattr(request, "session", None)})
 
     def save_model(self, request: HttpRequest, obj: JiraLink, form: Any, change: bool) -> None:
         tenant = self.staff_tenant(request)

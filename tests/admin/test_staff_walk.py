@@ -165,3 +165,66 @@ def test_http_link_where_http_is_refused_names_the_https_rule(staff, link_factor
     assert "This site may not connect to the base URL" in html
     assert "needs HTTPS" in html
     assert "not reachable" not in html
+
+
+def test_a_failed_submit_keeps_the_pasted_secret_without_showing_it(staff) -> None:
+    failed = staff.post(reverse(ADD), link_form(base_url="not a url"))
+    assert failed.status_code == 200
+    html = failed.content.decode()
+    assert "secret-value-1234" not in html
+    assert "The secret you pasted is kept (not shown)" in html
+    token = failed.context["adminform"].form["secret_hold"].value()
+    assert token
+    assert f'name="secret_hold" value="{token}"' in html
+    # The session holds it encrypted, not in plain text.
+    assert "secret-value-1234" not in str(dict(staff.session))
+    fixed = staff.post(reverse(ADD), link_form(client_secret="", secret_hold=token))
+    assert fixed.status_code == 302
+    assert JiraLink.objects.get().client_secret == "secret-value-1234"
+    assert not staff.session.get("jira_connect.secret_holds")
+
+
+def test_a_hold_is_only_good_in_its_own_session(staff, user_factory) -> None:
+    from django.test import Client
+
+    token = (
+        staff.post(reverse(ADD), link_form(base_url="x"))
+        .context["adminform"]
+        .form["secret_hold"]
+        .value()
+    )
+    other = Client()
+    other.force_login(user_factory(username="other", is_staff=True, is_superuser=True))
+    response = other.post(reverse(ADD), link_form(client_secret="", secret_hold=token))
+    assert response.status_code == 200  # the secret is required: nothing held here
+    assert not JiraLink.objects.exists()
+
+
+def test_scope_is_one_choice_in_a_named_group(staff, link_factory) -> None:
+    link = link_factory(scope="WRITE")
+    html = staff.get(reverse("admin:jira_connect_jiralink_change", args=[link.pk])).content.decode()
+    field = html.split('class="form-row field-scope"')[1].split('class="form-row')[0]
+    assert "<fieldset" in field
+    assert '<legend class="jira-connect-sr">Scope</legend>' in field
+    assert field.count('type="radio"') == 6
+    assert 'type="checkbox"' not in field
+    assert 'value="WRITE"' in field.split("checked")[0] or 'value="WRITE" checked' in field
+    assert 'aria-describedby="id_scope_helptext"' in field
+    assert "READ and WRITE together are stored as WRITE" in field
+
+
+def test_several_scopes_posted_are_folded(staff) -> None:
+    staff.post(reverse(ADD), link_form(scope=["READ", "WRITE"]))
+    assert JiraLink.objects.get().scope == "WRITE"
+
+
+def test_a_two_group_scope_keeps_its_own_choice(staff, link_factory) -> None:
+    link = link_factory(scope="ADMIN READ_ALL")
+    html = staff.get(reverse("admin:jira_connect_jiralink_change", args=[link.pk])).content.decode()
+    assert 'value="ADMIN READ_ALL"' in html
+    data = link_form(slug=link.slug, name=link.name, client_secret="", scope="ADMIN READ_ALL")
+    assert staff.post(reverse("admin:jira_connect_jiralink_change", args=[link.pk]), data)[
+        "Location"
+    ]
+    link.refresh_from_db()
+    assert link.scope == "ADMIN READ_ALL"
