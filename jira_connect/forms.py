@@ -56,7 +56,7 @@ class ScopeField(forms.MultipleChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("choices", [(name, scope_label(name)) for name in scopes.SCOPES])
         super().__init__(**kwargs)
-        self.widget.legend = self.label or _("Scope")  # type: ignore[attr-defined]
+        self.widget.legend = self.label or _("Scope")
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -66,8 +66,9 @@ class ScopeField(forms.MultipleChoiceField):
                 return []
             if len(names) > 1:  # e.g. "ADMIN READ_ALL", set through the API: one choice of its own
                 combined = " ".join(names)
-                if combined not in dict(self.choices):
-                    self.choices = [*self.choices, (combined, combined)]
+                choices: list[tuple[Any, Any]] = list(self.choices)  # type: ignore[arg-type]
+                if combined not in dict(choices):
+                    self.choices = [*choices, (combined, combined)]
                 return [combined]
             return names
         return value
@@ -168,8 +169,9 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
         if not secret:
             return
         token = secret_hold.hold(self.session, secret, token)
-        self.data = self.data.copy()
-        self.data[token_name] = token  # the page carries the token, never the secret
+        data = self.data.copy()  # type: ignore[attr-defined]
+        data[token_name] = token
+        self.data = data  # the page carries the token, never the secret
         self._held_secret = secret
         self._say_the_secret_is_held()
 
