@@ -117,7 +117,13 @@ class JiraLinkAdmin(TenantScopedMixin, NoSecretLookupsMixin, admin.ModelAdmin): 
                 _("The incoming link in Jira"),
                 {
                     "description": in_jira,
-                    "fields": ("base_url", "client_id", *secret, "scope"),
+                    "fields": (
+                        "base_url",
+                        "client_id",
+                        *secret,
+                        "scope",
+                        *(("confirm_scope",) if can_change else ()),
+                    ),
                 },
             ),
             (

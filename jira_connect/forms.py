@@ -10,9 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from jira_connect import scopes, secret_hold
-from jira_connect.models import JiraLink
+from jira_connect.models import ConnectionStatus, JiraLink
 
 
 def scope_label(name: str) -> SafeString:
@@ -126,6 +127,8 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
     session: SessionBase | None = None
 
     secret_hold = forms.CharField(required=False, widget=forms.HiddenInput)
+    #: The raised scope staff confirmed after being told how many users must reconnect.
+    confirm_scope = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -187,6 +190,52 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean_client_id(self) -> str:
         return str(self.cleaned_data.get("client_id") or "").strip()
 
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        scope = cleaned.get("scope")
+        if scope and self.instance.pk:
+            self._confirm_scope_raise(scope)
+        return cleaned
+
+    def _confirm_scope_raise(self, scope: str) -> None:
+        """Raising the scope makes connected users reconnect: say how many before saving."""
+        old = JiraLink.objects.filter(pk=self.instance.pk).values_list("scope", flat=True).first()
+        if not old or scopes.covers(old, scope):
+            return
+        affected = self.instance.connections.filter(
+            status=ConnectionStatus.ACTIVE,
+            scope__in=[
+                granted
+                for granted in self.instance.connections.filter(status=ConnectionStatus.ACTIVE)
+                .values_list("scope", flat=True)
+                .distinct()
+                if not granted or not _covers(granted, scope)
+            ],
+        ).count()
+        if not affected or self.data.get(self.add_prefix("confirm_scope")) == scope:
+            return
+        data = self.data.copy()  # type: ignore[attr-defined]
+        data[self.add_prefix("confirm_scope")] = scope
+        self.data = data
+        self.add_error(
+            "scope",
+            ngettext(
+                "Raising the scope to %(scope)s asks %(count)d connected user to reconnect "
+                "(Jira granted them less). Save again to confirm.",
+                "Raising the scope to %(scope)s asks %(count)d connected users to reconnect "
+                "(Jira granted them less). Save again to confirm.",
+                affected,
+            )
+            % {"scope": scope, "count": affected},
+        )
+
     def clean_ca_bundle(self) -> str:
         value = str(self.cleaned_data.get("ca_bundle") or "").strip()
         return value + "\n" if value else ""
+
+
+def _covers(granted: str, required: str) -> bool:
+    try:
+        return scopes.covers(granted, required)
+    except ValidationError:
+        return False

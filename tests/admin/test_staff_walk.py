@@ -228,3 +228,23 @@ def test_a_two_group_scope_keeps_its_own_choice(staff, link_factory) -> None:
     ]
     link.refresh_from_db()
     assert link.scope == "ADMIN READ_ALL"
+
+
+def test_raising_the_scope_without_connections_needs_no_confirmation(staff, link_factory) -> None:
+    link = link_factory(scope="READ")
+    data = link_form(slug=link.slug, name=link.name, client_secret="", scope="ADMIN")
+    response = staff.post(reverse("admin:jira_connect_jiralink_change", args=[link.pk]), data)
+    assert response.status_code == 302
+
+
+def test_delete_confirmations_name_the_slug(staff, link_factory) -> None:
+    first = link_factory(name="Globex Jira 2", slug="globex-2")
+    second = link_factory(name="Globex Jira 2", slug="globex-2b")
+    one = staff.get(reverse("admin:jira_connect_jiralink_delete", args=[first.pk]))
+    assert "The link to delete: Globex Jira 2, slug “globex-2”." in one.content.decode()
+    several = staff.post(
+        reverse("admin:jira_connect_jiralink_changelist"),
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk]},
+    ).content.decode()
+    assert "Globex Jira 2, slug “globex-2”" in several
+    assert "Globex Jira 2, slug “globex-2b”" in several
