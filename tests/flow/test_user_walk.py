@@ -142,7 +142,7 @@ def test_deactivated_link_is_shown_as_unavailable(browser, link, jira) -> None:
 def test_messages_are_a_live_region(browser, link, jira) -> None:
     response = connect(browser, jira, link)
     html = browser.get(response["Location"]).content.decode()
-    assert '<ul class="jc-messages" role="status">' in html
+    assert '<div role="status"><ul class="jc-messages">' in html
 
 
 def page_queries(browser) -> list[str]:
