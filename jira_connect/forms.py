@@ -95,7 +95,11 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
         label=_("Client secret"),
         required=False,
         strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(
+            render_value=False,
+            # vTextField: as wide as the admin's other text fields.
+            attrs={"autocomplete": "new-password", "class": "vTextField"},
+        ),
     )
     scope = ScopeField(
         label=_("Scope"),

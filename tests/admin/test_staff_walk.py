@@ -248,3 +248,9 @@ def test_delete_confirmations_name_the_slug(staff, link_factory) -> None:
     ).content.decode()
     assert "Globex Jira 2, slug “globex-2”" in several
     assert "Globex Jira 2, slug “globex-2b”" in several
+
+
+def test_secret_field_is_as_wide_as_the_others(staff) -> None:
+    html = staff.get(reverse(ADD)).content.decode()
+    field = html.split('name="client_secret"')[1].split(">")[0]
+    assert 'class="vTextField"' in field
