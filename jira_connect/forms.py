@@ -137,7 +137,7 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stored_secret = self.instance.client_secret if self.instance.pk else ""
-        self._held_secret = ""
+        self._held_secret = ""  # nothing held yet, not a password  # nosec B105
         if self.is_bound and self.session is not None:
             self._held_secret = secret_hold.take(
                 self.session, str(self.data.get(self.add_prefix("secret_hold")) or "")

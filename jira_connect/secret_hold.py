@@ -26,7 +26,7 @@ MAX_HOLDS = 5
 
 
 @sensitive_variables("secret")
-def hold(session: SessionBase, secret: str, token: str = "") -> str:
+def hold(session: SessionBase, secret: str, token: str = "") -> str:  # "": make a new token  # nosec B107
     """Hold ``secret`` (under ``token`` if given and known) and return the token."""
     now = time.time()
     holds = _live(session, now)
