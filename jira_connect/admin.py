@@ -14,13 +14,16 @@ from typing import Any
 
 import requests
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import router
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -28,11 +31,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from jira_connect import lifecycle, linkcheck, tenancy
+from jira_connect import health, lifecycle, linkcheck, notices, tenancy
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
 from jira_connect.fields import is_unreadable
 from jira_connect.forms import JiraLinkForm
-from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.models import JiraConnection, JiraLink, LinkHealth, LinkTestResult
+from jira_connect.templatetags.jira_connect import jira_connect_when
 
 _SECRET_FIELDS = frozenset({"client_secret", "access_token", "refresh_token"})
 
@@ -124,7 +128,8 @@ class JiraLinkAdmin(
 ):
     form = JiraLinkForm
     change_form_template = "admin/jira_connect/jiralink/change_form.html"
-    list_display = ("name", "slug", "tenant", "base_url", "scope", "is_active", "connection_count")
+    # Few, short columns so the list fits beside the admin's sidebar; the base URL is on the change page.
+    list_display = ("name", "slug", "tenant", "scope", "is_active", "connection_count")
     list_filter = ("is_active", "tenant")
     search_fields = ("name", "slug", "tenant", "base_url", "client_id")
     prepopulated_fields = {"slug": ("name",)}
@@ -148,14 +153,23 @@ class JiraLinkAdmin(
         )
         # Without change permission the admin renders every field read-only from the
         # model's value: the secret must then not be a field at all.
-        secret = "client_secret" if self.has_change_permission(request, obj) else "secret_status"
+        can_change = self.has_change_permission(request, obj)
+        secret: tuple[str, ...] = (
+            ("client_secret", "secret_hold") if can_change else ("secret_status",)
+        )
         return (
             (None, {"fields": ("name", "slug", "tenant", "is_active")}),
             (
                 _("The incoming link in Jira"),
                 {
                     "description": in_jira,
-                    "fields": ("base_url", "client_id", secret, "scope"),
+                    "fields": (
+                        "base_url",
+                        "client_id",
+                        *secret,
+                        "scope",
+                        *(("confirm_scope",) if can_change else ()),
+                    ),
                 },
             ),
             (
@@ -177,6 +191,13 @@ class JiraLinkAdmin(
         if self.staff_tenant(request):
             fields += ("tenant",)  # a customer's admin registers links for their own tenant only
         return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: JiraLink | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # The form holds a pasted secret across a failed submit in this staff member's session.
+        return type(form.__name__, (form,), {"session": getattr(request, "session", None)})
 
     def save_model(self, request: HttpRequest, obj: JiraLink, form: Any, change: bool) -> None:
         tenant = self.staff_tenant(request)
@@ -218,7 +239,7 @@ class JiraLinkAdmin(
         link = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.has_change_permission(request, link):
             raise PermissionDenied
-        report = linkcheck.check_link(link, redirect_uri=redirect_url(request))
+        report = self.run_test(request, link)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Test of %(link)s") % {"link": link.name},
@@ -229,17 +250,21 @@ class JiraLinkAdmin(
         }
         return TemplateResponse(request, "admin/jira_connect/jiralink/test_result.html", context)
 
+    def run_test(self, request: HttpRequest, link: JiraLink) -> linkcheck.LinkReport:
+        """Test the link and keep the outcome for the health page."""
+        report = linkcheck.check_link(link, redirect_uri=redirect_url(request))
+        LinkTestResult.objects.using(router.db_for_write(LinkTestResult)).update_or_create(
+            link=link,
+            defaults={"ok": report.ok, "summary": report.message(), "tested_at": timezone.now()},
+        )
+        return report
+
     @admin.action(description=_("Test the selected links"), permissions=["change"])
     def test_links(self, request: HttpRequest, queryset: QuerySet[JiraLink]) -> None:
         for link in queryset:
-            report = linkcheck.check_link(link, redirect_uri=redirect_url(request))
-            details = "; ".join(
-                f"{step.title}{': ' + step.detail if step.detail else ''}"
-                for step in report.steps
-                if step.ok is not True
-            )
+            report = self.run_test(request, link)
             level = messages.SUCCESS if report.ok else messages.ERROR
-            self.message_user(request, f"{report.summary()} {details}".strip(), level)
+            self.message_user(request, report.message(), level)
 
 
 class TenantFilter(admin.SimpleListFilter):
@@ -270,6 +295,15 @@ def _user_search_fields() -> tuple[str, ...]:
     return tuple(fields)
 
 
+#: A connection's actions as buttons on its page: short labels that fit beside "History".
+_BUTTONS = {
+    "refresh_now": _("Refresh tokens"),
+    "verify_identity": _("Verify with Jira"),
+    "revoke": _("Revoke"),
+    "disconnect": _("Disconnect"),
+}
+
+
 @admin.register(JiraConnection)
 class JiraConnectionAdmin(
     UnreadableSecretsNoticeMixin,
@@ -277,28 +311,28 @@ class JiraConnectionAdmin(
     NoSecretLookupsMixin,
     admin.ModelAdmin,  # type: ignore[type-arg]
 ):
-    list_display = (
-        "user",
-        "link",
-        "tenant",
-        "jira_identity",
-        "status",
-        "expires_at",
-        "last_refreshed_at",
-        "last_error_short",
-    )
+    # Few, short columns so the list fits a laptop screen; the rest is on the change page.
+    list_display = ("user", "link", "jira_identity", "status", "last_refreshed")
     tenant_lookup = "link__tenant"
     # Only links that have connections in the (tenant-scoped) list: no other tenant's names.
     list_filter = ("status", ("link", admin.RelatedOnlyFieldListFilter), TenantFilter)
     list_select_related = ("user", "link")
     date_hierarchy = "last_refreshed_at"
-    ordering = ("-last_refreshed_at", "-pk")
+    # A stable order: rows do not move when an action refreshes them.
+    ordering = ("link__name", "pk")
     raw_id_fields = ("user",)
     exclude = ("access_token", "refresh_token")
     actions = ("refresh_now", "verify_identity", "revoke", "disconnect")
+    change_form_template = "admin/jira_connect/jiraconnection/change_form.html"
+
+    class Media:
+        css = {"all": ("jira_connect/admin.css",)}
+
+    # Status changes only through the actions (and the user's own connect/disconnect).
     readonly_fields = (
         "user",
         "link",
+        "status",
         "tokens_present",
         "expires_at",
         "scope",
@@ -310,6 +344,7 @@ class JiraConnectionAdmin(
         "last_refreshed_at",
         "last_error",
         "last_error_at",
+        "last_failure_kind",
         "created_at",
         "updated_at",
     )
@@ -338,20 +373,15 @@ class JiraConnectionAdmin(
         }
         return [row for row in rows if row.pk in bad or is_unreadable(row.link.client_secret)]
 
-    @admin.display(description=_("tenant"), ordering="link__tenant")
-    def tenant(self, obj: JiraConnection) -> str:
-        return obj.link.tenant or "—"
-
     @admin.display(description=_("Jira user"), ordering="jira_name")
     def jira_identity(self, obj: JiraConnection) -> str:
         if obj.jira_display_name and obj.jira_name:
             return f"{obj.jira_display_name} ({obj.jira_name})"
         return obj.jira_display_name or obj.jira_name or "—"
 
-    @admin.display(description=_("last error"))
-    def last_error_short(self, obj: JiraConnection) -> str:
-        text = obj.last_error
-        return text if len(text) <= 80 else text[:79] + "…"
+    @admin.display(description=_("last refreshed"), ordering="last_refreshed_at")
+    def last_refreshed(self, obj: JiraConnection) -> str:
+        return jira_connect_when(obj.last_refreshed_at) or "—"
 
     @admin.display(description=_("tokens"))
     def tokens_present(self, obj: JiraConnection) -> str:
@@ -362,6 +392,90 @@ class JiraConnectionAdmin(
             _("access token present") if access else _("no access token"),
             _("refresh token present") if refresh else _("no refresh token"),
         )
+
+    # --- actions: from the list (bulk) and as buttons on a connection's page ---------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        actions: dict[str, Any] = self.get_actions(request)
+        buttons = [(name, label) for name, label in _BUTTONS.items() if name in actions]
+        extra_context = {
+            **(extra_context or {}),
+            "connection_buttons": buttons,
+            # Nothing on the page is editable: no Save buttons that would do nothing.
+            "show_save": False,
+            "show_save_and_continue": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        act_view = self.admin_site.admin_view(self.act_view)
+        return [
+            path(
+                "<path:object_id>/act/<str:action>/",
+                act_view,
+                name="jira_connect_jiraconnection_act",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def act_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """A button of the change page: runs one action on this connection (after a
+        confirmation for revoke and disconnect), then comes back."""
+        if action not in self.actions:
+            raise Http404
+        connection = get_object_or_404(self.get_queryset(request), pk=object_id)
+        func: Any = getattr(type(self), action)
+        allowed = getattr(func, "allowed_permissions", ("change",))
+        if not all(
+            getattr(self, f"has_{perm}_permission")(request, connection) for perm in allowed
+        ):
+            raise PermissionDenied
+        queryset = self.get_queryset(request).filter(pk=connection.pk)
+        response: TemplateResponse | None = func(self, request, queryset)
+        if response is not None:
+            return response  # the confirmation page
+        if action == "disconnect":
+            return HttpResponseRedirect(reverse("admin:jira_connect_jiraconnection_changelist"))
+        return HttpResponseRedirect(
+            reverse("admin:jira_connect_jiraconnection_change", args=[connection.pk])
+        )
+
+    def confirm(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[JiraConnection],
+        action: str,
+        question: str,
+        consequence: str,
+    ) -> TemplateResponse | None:
+        """Ask before revoking or disconnecting; ``None`` once the staff member confirmed."""
+        if request.POST.get("post") == "yes":
+            return None
+        connections = list(queryset.select_related("user", "link"))
+        single = request.resolver_match is not None and "object_id" in request.resolver_match.kwargs
+        context = {
+            **self.admin_site.each_context(request),
+            "title": question,
+            "opts": self.model._meta,
+            "connections": connections,
+            "consequence": consequence,
+            "action": action,
+            "action_url": (
+                reverse("admin:jira_connect_jiraconnection_act", args=[connections[0].pk, action])
+                if single and connections
+                else reverse("admin:jira_connect_jiraconnection_changelist")
+            ),
+            "single": single,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/jira_connect/jiraconnection/confirm.html", context)
 
     def _each(
         self,
@@ -395,7 +509,9 @@ class JiraConnectionAdmin(
             request,
             queryset,
             lambda n: ngettext(
-                "%(count)d connection refreshed.", "%(count)d connections refreshed.", n
+                "Jira issued new tokens for %(count)d connection.",
+                "Jira issued new tokens for %(count)d connections.",
+                n,
             ),
             lambda connection: connection.refresh(),
         )
@@ -406,7 +522,9 @@ class JiraConnectionAdmin(
             request,
             queryset,
             lambda n: ngettext(
-                "%(count)d connection verified.", "%(count)d connections verified.", n
+                "Jira accepted the token of %(count)d connection and confirmed who it belongs to; the Jira user shown is up to date.",
+                "Jira accepted the tokens of %(count)d connections and confirmed who they belong to; the Jira users shown are up to date.",
+                n,
             ),
             lambda connection: connection.verify(),
         )
@@ -414,23 +532,126 @@ class JiraConnectionAdmin(
     @admin.action(
         description=_("Revoke (forget the tokens, keep the record)"), permissions=["change"]
     )
-    def revoke(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+    def revoke(
+        self, request: HttpRequest, queryset: QuerySet[JiraConnection]
+    ) -> TemplateResponse | None:
+        asked = self.confirm(
+            request,
+            queryset,
+            "revoke",
+            str(_("Revoke these connections?")),
+            str(
+                _(
+                    "This site forgets their tokens and keeps the record; each user is told an "
+                    "administrator revoked the connection and must connect again to use it."
+                )
+            ),
+        )
+        if asked is not None:
+            return asked
         self._each(
             request,
             queryset,
             lambda n: ngettext(
-                "%(count)d connection revoked.", "%(count)d connections revoked.", n
+                "Revoked %(count)d connection: its tokens are forgotten, and its user is told to reconnect.",
+                "Revoked %(count)d connections: their tokens are forgotten, and their users are told to reconnect.",
+                n,
             ),
             lambda connection: lifecycle.revoke(connection),
         )
+        return None
 
-    @admin.action(description=_("Disconnect"), permissions=["delete"])
-    def disconnect(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+    @admin.action(description=_("Disconnect (delete the connection)"), permissions=["delete"])
+    def disconnect(
+        self, request: HttpRequest, queryset: QuerySet[JiraConnection]
+    ) -> TemplateResponse | None:
+        asked = self.confirm(
+            request,
+            queryset,
+            "disconnect",
+            str(_("Disconnect these connections?")),
+            str(
+                _(
+                    "This site deletes the connections and their tokens; each user is told an "
+                    "administrator disconnected them and can connect again."
+                )
+            ),
+        )
+        if asked is not None:
+            return asked
+
+        def disconnect(connection: JiraConnection) -> None:
+            notices.record([connection])
+            connection.disconnect()
+
         self._each(
             request,
             queryset,
             lambda n: ngettext(
-                "%(count)d connection disconnected.", "%(count)d connections disconnected.", n
+                "Disconnected %(count)d connection: it is deleted, and its user is told why.",
+                "Disconnected %(count)d connections: they are deleted, and their users are told why.",
+                n,
             ),
-            lambda connection: connection.disconnect(),
+            disconnect,
         )
+        return None
+
+    def delete_model(self, request: HttpRequest, obj: JiraConnection) -> None:
+        notices.record([obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[JiraConnection]) -> None:
+        notices.record(queryset)
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(LinkHealth)
+class LinkHealthAdmin(TenantScopedMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The health page: per link, connections by status and 14 days of refresh outcomes.
+
+    An admin entry of its own (a proxy of the links) so it is listed on the
+    admin index; tenant staff see their tenant's links only. Read from
+    daily counters (``jira_connect.health``): a constant number of queries.
+    """
+
+    class Media:
+        css = {"all": ("jira_connect/admin.css",)}
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "jira_connect.view_jiralink"
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.changelist_view)
+        info = (self.opts.app_label, self.opts.model_name)
+        return [path("", view, name="{}_{}_changelist".format(*info))]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = health.link_health(self.get_queryset(request).order_by("name"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Link health"),
+            "opts": self.opts,
+            "rows": rows,
+            "failing": [row for row in rows if row.failing],
+            "days": health.DAYS,
+            "recent_days": health.RECENT_DAYS,
+            "has_view_permission": True,
+            "media": self.media,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/jira_connect/health.html", context)

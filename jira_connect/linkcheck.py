@@ -53,6 +53,20 @@ class LinkReport:
             "problems": "; ".join(broken),
         }
 
+    def message(self) -> str:
+        """One line for a message or the health page: each problem once, with its detail."""
+        problems = [
+            f"{step.title}: {step.detail}" if step.detail else step.title
+            for step in self.steps
+            if step.ok is False
+        ]
+        if not problems:
+            return self.summary()
+        return _("%(link)s has a problem: %(problems)s") % {
+            "link": self.link.name,
+            "problems": "; ".join(problems),
+        }
+
 
 def check_link(link: JiraLink, *, redirect_uri: str = "") -> LinkReport:
     """Run every step that can run; a step that cannot run says why."""
@@ -66,6 +80,12 @@ def check_link(link: JiraLink, *, redirect_uri: str = "") -> LinkReport:
         )
     try:
         ensure_allowed(link)
+    except (
+        JiraConnectError
+    ) as err:  # e.g. http:// without ALLOW_HTTP: name the rule, not "unreachable"
+        steps.append(CheckStep(False, _("This site may not connect to the base URL"), str(err)))
+        return report
+    try:
         info = oauth.fetch_server_info(
             link.base_url,
             verify=tls_verify(link),

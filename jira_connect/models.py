@@ -308,7 +308,8 @@ class JiraConnection(models.Model):
     def needs_staff(self) -> bool:
         """The connection cannot be used until staff fix its link: a missing encryption key,
         client credentials Jira refuses, or a host the site's settings no longer allow."""
-        if is_unreadable(self.link.client_secret):
+        link = self.link
+        if "client_secret" not in link.get_deferred_fields() and is_unreadable(link.client_secret):
             return True
         failed_last = self.last_error_at is not None and (
             self.last_refreshed_at is None or self.last_error_at > self.last_refreshed_at
@@ -356,3 +357,101 @@ class JiraConnection(models.Model):
             return False
         now = now or timezone.now()
         return self.expires_at <= now + timedelta(seconds=leeway)
+
+
+# --- what staff see on the health page and users see after staff acted ----------------------------
+
+
+class RefreshDay(models.Model):
+    """How one link's refreshes went on one day: counters the signal receivers increment.
+
+    The health page reads these few rows (one per link and day) instead of
+    scanning connections or events, so it costs the same whatever the number
+    of connections.
+    """
+
+    link = models.ForeignKey(
+        JiraLink, on_delete=models.CASCADE, related_name="refresh_days", verbose_name=_("Jira link")
+    )
+    day = models.DateField(_("day"))
+    refreshed = models.PositiveIntegerField(_("refreshed"), default=0)
+    failed = models.PositiveIntegerField(
+        _("failed (kept, retried later)"),
+        default=0,
+        help_text=_("Refreshes that failed without losing the connection: Jira down, a timeout."),
+    )
+    reauth = models.PositiveIntegerField(
+        _("must reconnect"),
+        default=0,
+        help_text=_("Refreshes Jira refused for good: the user must connect again."),
+    )
+
+    class Meta:
+        verbose_name = _("day of refreshes")
+        verbose_name_plural = _("days of refreshes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "day"], name="jira_connect_one_row_per_link_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.link} on {self.day}"
+
+
+class LinkTestResult(models.Model):
+    """The outcome of the last "Test this link" of a link, for the health page."""
+
+    link = models.OneToOneField(
+        JiraLink,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="last_test",
+        verbose_name=_("Jira link"),
+    )
+    ok = models.BooleanField(_("works"))
+    summary = models.TextField(_("summary"))
+    tested_at = models.DateTimeField(_("tested at"))
+
+    class Meta:
+        verbose_name = _("last test of a link")
+        verbose_name_plural = _("last tests of links")
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class DisconnectNotice(models.Model):
+    """Why a user's connection is gone when staff removed it; shown to them until they reconnect."""
+
+    link = models.ForeignKey(
+        JiraLink, on_delete=models.CASCADE, related_name="+", verbose_name=_("Jira link")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    created_at = models.DateTimeField(_("disconnected at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("disconnection by staff")
+        verbose_name_plural = _("disconnections by staff")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "user"], name="jira_connect_one_notice_per_user_and_link"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"user #{self.user_id} on {self.link}"
+
+
+class LinkHealth(JiraLink):
+    """The links seen as the staff health page (an admin entry; no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("link health")
+        verbose_name_plural = _("link health")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext as _
 
 from jira_connect import tenancy
-from jira_connect.models import ConnectionStatus, JiraConnection, JiraLink
+from jira_connect.models import ConnectionStatus, DisconnectNotice, JiraConnection, JiraLink
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -36,6 +36,8 @@ class LinkRow:
 
     link: JiraLink
     connection: JiraConnection | None
+    #: Why staff removed the user's connection on this link, until they connect again.
+    notice: DisconnectNotice | None = None
 
     @property
     def reconnect_reason(self) -> str | None:
@@ -67,21 +69,20 @@ class LinkRow:
         return None
 
 
-def link_rows(request: HttpRequest) -> list[LinkRow]:
-    """Every link the request's tenant and user may use, with the user's connection on each.
+def link_rows(request: HttpRequest, links: list[JiraLink] | None = None) -> list[LinkRow]:
+    """Every link the request's tenant and user may use (or ``links``), with the user's
+    connection on each and staff's notice when they removed it.
 
-    Tokens are never loaded: nothing that shows a row needs them.
+    Tokens are never loaded: nothing that shows a row needs them. The user's
+    connections are read once per request (``tenancy.user_connections``).
     """
-    links = tenancy.available_links(request)
-    connections: dict[int, JiraConnection] = {}
-    for connection in JiraConnection.objects.filter(user_id=request.user.pk, link__in=links).defer(
-        "access_token", "refresh_token"
-    ):
-        connections[connection.link_id] = connection
+    if links is None:
+        links = tenancy.available_links(request)
+    mine = tenancy.user_connections(request)
     rows = []
     for link in links:
-        connection = connections.get(link.pk)
+        connection = mine.by_link.get(link.pk)
         if connection is not None:
             connection.link = link  # already loaded: no query per row for link.scope
-        rows.append(LinkRow(link, connection))
+        rows.append(LinkRow(link, connection, mine.notices.get(link.pk)))
     return rows

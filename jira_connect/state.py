@@ -11,6 +11,7 @@ an abandoned tab or a flood of starts cannot grow the session.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -23,6 +24,8 @@ from jira_connect.conf import app_settings
 from jira_connect.exceptions import InvalidOAuthState
 
 SESSION_KEY = "jira_connect.pending"
+#: States of flows that completed, kept (hashed) for a while to recognise a replay.
+USED_SESSION_KEY = "jira_connect.used"
 #: Flows one session may have open at once (several tabs, several links).
 MAX_PENDING = 5
 #: A state longer than this is not ours; refuse before any lookup.
@@ -97,6 +100,62 @@ def take(session: SessionBase, state: str, user_pk: object) -> PendingAuthorizat
 
 def _flows(session: SessionBase) -> dict[str, dict[str, Any]]:
     value = session.get(SESSION_KEY)
+    if not isinstance(value, dict):
+        return {}
+    return {
+        key: data for key, data in value.items() if isinstance(key, str) and isinstance(data, dict)
+    }
+
+
+@dataclass(frozen=True)
+class UsedAuthorization:
+    """A flow that completed: enough to tell a user who approves again that they are connected."""
+
+    link_id: int
+    user_pk: str
+    next_url: str
+    used_at: float
+
+
+def _digest(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def remember_used(session: SessionBase, pending: PendingAuthorization) -> None:
+    """Keep a completed flow's state (as a hash) for ``STATE_TTL``: Jira's consent page may be
+    approved again through the browser's Back button."""
+    now = time.time()
+    ttl = app_settings.STATE_TTL
+    used = {
+        key: data
+        for key, data in _used(session).items()
+        if now - float(data.get("used_at", 0)) < ttl
+    }
+    used[_digest(pending.state)] = asdict(
+        UsedAuthorization(pending.link_id, pending.user_pk, pending.next_url, now)
+    )
+    newest = sorted(used.items(), key=lambda item: float(item[1]["used_at"]), reverse=True)
+    session[USED_SESSION_KEY] = dict(newest[:MAX_PENDING])
+
+
+def find_used(session: SessionBase, state: str, user_pk: object) -> UsedAuthorization | None:
+    """The completed flow ``state`` belonged to, if this user completed it recently."""
+    if not state or len(state) > MAX_STATE_LENGTH:
+        return None
+    data = _used(session).get(_digest(state))
+    if data is None:
+        return None
+    try:
+        used = UsedAuthorization(**data)
+    except TypeError:
+        return None
+    if used.user_pk != str(user_pk) or time.time() - used.used_at >= app_settings.STATE_TTL:
+        return None
+    return used
+
+
+def _used(session: SessionBase) -> dict[str, dict[str, Any]]:
+    value = session.get(USED_SESSION_KEY)
     if not isinstance(value, dict):
         return {}
     return {

@@ -9,6 +9,7 @@ allow the user on the link.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jira_connect.conf import app_settings
@@ -16,7 +17,11 @@ from jira_connect.conf import app_settings
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from jira_connect.models import JiraLink
+    from jira_connect.models import DisconnectNotice, JiraConnection, JiraLink
+
+
+_TENANT_ATTRIBUTE = "_jira_connect_tenant"
+_CONNECTIONS_ATTRIBUTE = "_jira_connect_connections"
 
 
 def no_tenant(request: HttpRequest) -> str | None:
@@ -30,9 +35,16 @@ def allow_active_users(user: Any, link: JiraLink) -> bool:
 
 
 def resolve_tenant(request: HttpRequest) -> str:
-    """The request's tenant key, ``""`` when there is none."""
-    tenant = app_settings.TENANT_RESOLVER(request)
-    return tenant or ""
+    """The request's tenant key, ``""`` when there is none.
+
+    Asked once per request and remembered on it: a resolver often queries
+    (the user's organisation), and a page with several buttons asks for each.
+    """
+    cached: str | None = getattr(request, _TENANT_ATTRIBUTE, None)
+    if cached is None:
+        cached = app_settings.TENANT_RESOLVER(request) or ""
+        setattr(request, _TENANT_ATTRIBUTE, cached)
+    return cached
 
 
 def tenant_may_use(tenant: str, link: JiraLink) -> bool:
@@ -71,3 +83,46 @@ def link_for_request(request: HttpRequest, slug: str) -> JiraLink | None:
     if link is None or not request_may_use(request, link):
         return None
     return link
+
+
+@dataclass(frozen=True)
+class UserConnections:
+    """The request user's connections (tokens not loaded) and staff's disconnection notices."""
+
+    by_link: dict[int, JiraConnection]
+    notices: dict[int, DisconnectNotice]
+
+
+def user_connections(request: HttpRequest) -> UserConnections:
+    """Everything the user's pages and buttons show, in two queries per request.
+
+    Remembered on the request, so a page with a button per link costs the
+    same as a page with one (DESIGN §5).
+    """
+    from jira_connect.models import DisconnectNotice, JiraConnection
+
+    cached: UserConnections | None = getattr(request, _CONNECTIONS_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    user = request.user
+    if not getattr(user, "is_authenticated", False):
+        cached = UserConnections({}, {})
+    else:
+        connections = (
+            JiraConnection.objects.filter(user_id=user.pk)
+            .select_related("link")
+            .defer("access_token", "refresh_token", "link__client_secret")
+        )
+        notices = DisconnectNotice.objects.filter(user_id=user.pk)
+        cached = UserConnections(
+            {connection.link_id: connection for connection in connections},
+            {notice.link_id: notice for notice in notices},
+        )
+    setattr(request, _CONNECTIONS_ATTRIBUTE, cached)
+    return cached
+
+
+def forget_user_connections(request: HttpRequest) -> None:
+    """After a change in this request (a disconnect), read them again when next asked."""
+    if hasattr(request, _CONNECTIONS_ATTRIBUTE):
+        delattr(request, _CONNECTIONS_ATTRIBUTE)

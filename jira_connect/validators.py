@@ -22,6 +22,8 @@ _JIRA_PAGE_PATH = re.compile(
     r"/(secure|browse|rest|plugins|projects|issues|login\.jsp|servicedesk|jira/software)(/|$)",
     re.IGNORECASE,
 )
+#: Jira Cloud's host names: its OAuth is Atlassian's own (3LO), not a Data Center incoming link.
+_CLOUD_DOMAINS = ("atlassian.net", "jira.com")
 _HOST = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$|^\[[0-9a-f:.]+\]$"
 )
@@ -82,6 +84,16 @@ def validate_base_url(value: str) -> None:
     if not _HOST.match(host) and not _HOST.match(f"[{host}]"):
         raise ValidationError(
             _("“%(host)s” is not a valid host name.") % {"host": host}, code="invalid"
+        )
+    if any(host == domain or host.endswith("." + domain) for domain in _CLOUD_DOMAINS):
+        raise ValidationError(
+            _(
+                "%(host)s is a Jira Cloud site. This app connects to Jira Data Center (or Server) "
+                "through its incoming application links; for Jira Cloud use Atlassian's OAuth 2.0 "
+                "(3LO) apps, registered in the Atlassian developer console."
+            )
+            % {"host": host},
+            code="jira_cloud",
         )
     match = _JIRA_PAGE_PATH.search(parts.path)
     if match:

@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView
 
-from jira_connect import lifecycle, overview, redirects, state, tenancy
+from jira_connect import lifecycle, notices, overview, redirects, state, tenancy
 from jira_connect.exceptions import (
     InvalidOAuthState,
     JiraAPIError,
@@ -68,7 +68,19 @@ class ConnectionsView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["rows"] = overview.link_rows(self.request)
+        links = tenancy.available_links(self.request)
+        mine = tenancy.user_connections(self.request)
+        context["rows"] = overview.link_rows(self.request, links)
+        # Connections on links staff turned off: say so rather than let them vanish.
+        available = {link.pk for link in links}
+        tenant = tenancy.resolve_tenant(self.request)
+        context["unavailable"] = [
+            connection
+            for connection in mine.by_link.values()
+            if connection.link_id not in available
+            and not connection.link.is_active
+            and tenancy.tenant_may_use(tenant, connection.link)
+        ]
         return context
 
 
@@ -127,6 +139,9 @@ class CallbackView(LoginRequiredMixin, View):
             pending = state.take(request.session, params.get("state", ""), request.user.pk)
         except InvalidOAuthState as err:
             # No trustworthy flow, so no trustworthy place to send the browser back to.
+            replayed = self.already_connected(request, params.get("state", ""))
+            if replayed is not None:
+                return replayed
             security_logger.warning("Refused a Jira callback for user %s: %s", request.user.pk, err)
             return render_error(request, _("Connection failed"), str(err), status=400)
 
@@ -202,8 +217,40 @@ class CallbackView(LoginRequiredMixin, View):
         else:
             text = _("Reconnected to %(link)s as %(who)s.")
         messages.success(request, text % {"link": connection.link.name, "who": who})
-        target = safe_next(request, pending.next_url) or reverse("jira_connect:connections")
-        return HttpResponseRedirect(target)
+        state.remember_used(request.session, pending)
+        return HttpResponseRedirect(self.target(request, pending.next_url))
+
+    @staticmethod
+    def target(request: HttpRequest, next_url: str) -> str:
+        """Where the user started: the same place whether they approved or cancelled."""
+        return safe_next(request, next_url) or reverse("jira_connect:connections")
+
+    def already_connected(self, request: HttpRequest, state_value: str) -> HttpResponse | None:
+        """Jira's consent page approved again (Back, then Allow) after the connection succeeded.
+
+        The state was used by the successful callback moments ago; the user is
+        connected, so say so instead of "unknown or already used".
+        """
+        used = state.find_used(request.session, state_value, request.user.pk)
+        if used is None:
+            return None
+        connection = (
+            JiraConnection.objects.filter(
+                link_id=used.link_id, user_id=request.user.pk, status=JiraConnection.Status.ACTIVE
+            )
+            .select_related("link")
+            .defer("access_token", "refresh_token", "link__client_secret")
+            .first()
+        )
+        if connection is None:
+            return None
+        who = connection.jira_display_name or connection.jira_name
+        messages.info(
+            request,
+            _("You are already connected to %(link)s as %(who)s.")
+            % {"link": connection.link.name, "who": who},
+        )
+        return HttpResponseRedirect(self.target(request, used.next_url))
 
     def jira_refused(
         self,
@@ -218,7 +265,7 @@ class CallbackView(LoginRequiredMixin, View):
             if pending.from_api:
                 return self.back_to_front_end(request, pending, link, redirects.DENIED)
             messages.info(request, _("You cancelled connecting to %(link)s.") % {"link": name})
-            return HttpResponseRedirect(reverse("jira_connect:connections"))
+            return HttpResponseRedirect(self.target(request, pending.next_url))
         if error == "invalid_scope":
             code = "invalid_scope"
             message = _(
@@ -303,15 +350,31 @@ class CallbackView(LoginRequiredMixin, View):
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(xframe_options_deny, name="dispatch")
 class DisconnectView(LoginRequiredMixin, View):
-    """POST only (CSRF-protected): forget the user's connection on a link."""
+    """GET: asks for confirmation. POST (CSRF-protected): forget the user's connection on a link."""
 
-    http_method_names = ["post"]
+    template_name = "jira_connect/disconnect.html"
+
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        link = get_available_link(request, slug)
+        target = safe_next(request, request.GET.get("next")) or reverse("jira_connect:connections")
+        connection = tenancy.user_connections(request).by_link.get(link.pk)
+        if connection is None:
+            messages.info(request, _("You are not connected to %(link)s.") % {"link": link.name})
+            return HttpResponseRedirect(target)
+        context = {
+            "link": link,
+            "connection": connection,
+            "next": safe_next(request, request.GET.get("next")),
+            "cancel_url": target,
+        }
+        return render(request, self.template_name, context)
 
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
         link = get_available_link(request, slug)
         # Read the form before changing anything: a body Django cannot parse fails here, not later.
         target = safe_next(request, request.POST.get("next")) or reverse("jira_connect:connections")
         connection = JiraConnection.objects.filter(link=link, user_id=request.user.pk).first()
+        notices.forget(link.pk, request.user.pk)
         if connection is None:
             messages.info(request, _("You were not connected to %(link)s.") % {"link": link.name})
         else:
@@ -324,6 +387,7 @@ class DisconnectView(LoginRequiredMixin, View):
                 )
                 % {"link": link.name},
             )
+        tenancy.forget_user_connections(request)
         return HttpResponseRedirect(target)
 
 

@@ -202,7 +202,14 @@ def test_scope_raise_through_the_admin(staff, connection_factory, link_factory) 
         "verify_tls": "on",
         "ca_bundle": "",
     }
-    assert staff.post(change_url(link), data).status_code == 302
+    asked = staff.post(change_url(link), data)
+    assert asked.status_code == 200  # first, how many users must reconnect
+    html = asked.content.decode()
+    assert "Raising the scope to WRITE asks 1 connected user to reconnect" in html
+    assert 'name="confirm_scope" value="WRITE"' in html
+    connection.refresh_from_db()
+    assert connection.status == JiraConnection.Status.ACTIVE
+    assert staff.post(change_url(link), {**data, "confirm_scope": "WRITE"}).status_code == 302
     connection.refresh_from_db()
     assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
 

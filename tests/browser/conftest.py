@@ -120,6 +120,7 @@ def serve_demo_site(tmp: Path) -> Iterator[DemoSite]:
         manage("migrate", "--noinput", "-v0", env=env)
         manage(
             "demo_setup",
+            "--sample-history",
             "--site-url",
             site_url,
             "--acme-url",

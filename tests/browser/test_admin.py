@@ -147,7 +147,6 @@ def test_staff_registers_a_link_and_a_user_connects_through_it(
     row = page.locator("#result_list tbody tr", has_text="Initech Jira")
     expect(row.locator("td.field-slug")).to_have_text("initech")
     expect(row.locator("td.field-tenant")).to_have_text("acme")
-    expect(row.locator("td.field-base_url")).to_have_text(initech.base_url)
     expect(row.locator("td.field-scope")).to_have_text("WRITE")
     admin.check()
     screenshot(page, "admin-2-link-saved")
@@ -170,7 +169,7 @@ def test_staff_registers_a_link_and_a_user_connects_through_it(
     alice = pages.new_page()
     log_in(alice, "alice")
     expect(alice.locator("#panel-initech")).to_contain_text(initech.base_url)
-    alice.get_by_role("button", name="Connect Initech Jira").click()
+    alice.get_by_role("button", name="Connect Initech Jira", exact=True).click()
     expect(alice).to_have_url(re.compile("^" + re.escape(initech.base_url + CONSENT_PATH)))
     expect(alice.locator("h1")).to_have_text(
         "Example site wants to access your Initech Jira account"
@@ -179,7 +178,8 @@ def test_staff_registers_a_link_and_a_user_connects_through_it(
     alice.locator("#approve").click()
     expect(alice).to_have_url(f"{site.url}/")
     expect_message(alice, "Connected to Initech Jira as Alice Example.")
-    expect(alice.locator("#panel-initech")).to_contain_text("Connected as Alice Example")
+    expect(alice.locator("#panel-initech")).to_contain_text("Connected")
+    expect(alice.locator("#panel-initech")).to_contain_text("as Alice Example (alice)")
     assert initech.token_requests("authorization_code") == exchanges + 1
 
     # 4. Staff see the connection and refresh its tokens.
@@ -190,7 +190,6 @@ def test_staff_registers_a_link_and_a_user_connects_through_it(
     expect(rows).to_have_count(1)
     expect(rows.first.locator(".field-user")).to_contain_text("alice")
     expect(rows.first.locator("td.field-link")).to_have_text("Initech Jira")
-    expect(rows.first.locator("td.field-tenant")).to_have_text("acme")
     expect(rows.first.locator("td.field-jira_identity")).to_have_text("Alice Example (alice)")
     admin.check()
     screenshot(page, "admin-4-connections")
@@ -198,7 +197,9 @@ def test_staff_registers_a_link_and_a_user_connects_through_it(
     rows.first.locator("input.action-select").check()
     page.locator("select[name=action]").select_option("refresh_now")
     page.get_by_role("button", name="Go").click()
-    expect(page.locator("ul.messagelist li")).to_have_text(["1 connection refreshed."])
+    expect(page.locator("ul.messagelist li")).to_have_text(
+        ["Jira issued new tokens for 1 connection."]
+    )
     admin.check()
     screenshot(page, "admin-5-action")
     assert initech.token_requests("refresh_token") == 1

@@ -72,7 +72,7 @@ def test_connect_then_disconnect(page: Page, demo_site: DemoSite) -> None:
 
     # The home page's button posts straight to Jira (the confirmation page is the GET
     # fallback of the same URL: see test_deny_on_jira).
-    page.get_by_role("button", name="Connect Acme Jira").click()
+    page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
     on_consent_page(page, demo_site)
     screenshot(page, "demo-3-consent")
     page.locator("#approve").click()
@@ -80,8 +80,9 @@ def test_connect_then_disconnect(page: Page, demo_site: DemoSite) -> None:
     # Back where the button was, with the news and the new status.
     expect(page).to_have_url(f"{demo_site.url}/")
     expect_message(page, "Connected to Acme Jira as Alice Example.")
-    expect(page.get_by_text("Connected as Alice Example")).to_be_visible()
-    expect(page.get_by_role("button", name="Connect Acme Jira")).to_have_count(0)
+    expect(page.locator("#panel-acme .jc-status.active")).to_have_text("Connected")
+    expect(page.locator("#panel-acme")).to_contain_text("as Alice Example (alice)")
+    expect(page.get_by_role("button", name="Connect Acme Jira", exact=True)).to_have_count(0)
     # The host site's code calls Jira through connection.session(): alice's own issues.
     expect(page.get_by_text("Your issues in Acme Jira")).to_be_visible()
     expect(page.locator("#panel-acme ul.issues li").first).to_be_visible()
@@ -94,7 +95,10 @@ def test_connect_then_disconnect(page: Page, demo_site: DemoSite) -> None:
     expect(acme_row(page)).to_contain_text("as Alice Example (alice)")
     screenshot(page, "demo-4-connections")
 
-    acme_row(page).get_by_role("button", name="Disconnect").click()
+    acme_row(page).get_by_role("button", name="Disconnect Acme Jira").click()
+    # First a confirmation page: nothing is removed by one stray click.
+    expect(page.locator("h1")).to_have_text("Disconnect Acme Jira?")
+    page.get_by_role("button", name="Disconnect Acme Jira").click()
     expect(page).to_have_url(f"{demo_site.url}/jira/")
     expect_message(
         page,
@@ -102,12 +106,14 @@ def test_connect_then_disconnect(page: Page, demo_site: DemoSite) -> None:
         "profile, “Authorized applications”.",
     )
     expect(acme_row(page)).to_contain_text("Not connected")
-    expect(acme_row(page).get_by_role("button", name="Connect Acme Jira")).to_be_visible()
+    expect(
+        acme_row(page).get_by_role("button", name="Connect Acme Jira", exact=True)
+    ).to_be_visible()
     screenshot(page, "demo-5-disconnected")
 
     page.goto("/")
-    expect(page.get_by_role("button", name="Connect Acme Jira")).to_be_visible()
-    expect(page.get_by_text("Connected as")).to_have_count(0)
+    expect(page.get_by_role("button", name="Connect Acme Jira", exact=True)).to_be_visible()
+    expect(page.locator("#panel-acme .jc-status.active")).to_have_count(0)
 
 
 def test_deny_on_jira(page: Page, demo_site: DemoSite) -> None:
@@ -121,7 +127,7 @@ def test_deny_on_jira(page: Page, demo_site: DemoSite) -> None:
     on_consent_page(page, demo_site)
     page.locator("#deny").click()
 
-    expect(page).to_have_url(f"{demo_site.url}/jira/")
+    expect(page).to_have_url(f"{demo_site.url}/jira/")  # where it started (no next: the list)
     expect_message(page, "You cancelled connecting to Acme Jira.")
     expect(acme_row(page)).to_contain_text("Not connected")
     expect(acme_row(page).get_by_role("button", name="Disconnect")).to_have_count(0)
@@ -130,7 +136,7 @@ def test_deny_on_jira(page: Page, demo_site: DemoSite) -> None:
 
 def test_other_tenant_does_not_see_acme(page: Page, demo_site: DemoSite) -> None:
     log_in(page, "bob")
-    expect(page.get_by_role("button", name="Connect Globex Jira")).to_be_visible()
+    expect(page.get_by_role("button", name="Connect Globex Jira", exact=True)).to_be_visible()
     expect(page.get_by_text("Acme")).to_have_count(0)
     screenshot(page, "demo-7-other-tenant")
 

@@ -191,11 +191,11 @@ def test_connections_page_in_french(client, user_factory, link_factory, connecti
         html = client.get("/jira/").content.decode()
     assert "<title>Connexions Jira</title>" in html
     assert "<h1>Connexions Jira</h1>" in html
-    assert "<th>Statut</th>" in html
+    assert '<th scope="col">Statut</th>' in html
     assert "Non connecté" in html
     assert "en tant que Alice Example (alice)" in html
     assert f">Connecter {waiting.name}</button>" in html
-    assert ">Déconnecter</button>" in html
+    assert '>Déconnecter<span class="jc-sr"> Beta Jira</span></button>' in html
     assert "Not connected" not in html
     assert "Disconnect<" not in html
 

@@ -203,10 +203,15 @@ def test_disconnect(browser, link, jira, django_capture_on_commit_callbacks) -> 
     assert received[0]["link"] == link
 
 
-def test_disconnect_is_post_only(browser, link, jira) -> None:
+def test_disconnect_asks_first(browser, link, jira) -> None:
     connect(browser, jira, link)
-    assert browser.get(f"/jira/{link.slug}/disconnect/").status_code == 405
-    assert JiraConnection.objects.exists()
+    page = browser.get(f"/jira/{link.slug}/disconnect/?next=/projects/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Disconnect Acme Jira?" in html
+    assert 'name="next" value="/projects/"' in html
+    assert 'href="/projects/">Cancel' in html
+    assert JiraConnection.objects.exists()  # a GET changes nothing
 
 
 def test_disconnect_when_not_connected(browser, link) -> None:
@@ -257,23 +262,27 @@ def test_button_tag(browser, link, jira, user) -> None:
     from django.template import Context, Template
     from django.test import RequestFactory
 
-    request = RequestFactory().get("/projects/")
-    request.user = user
+    def request():  # a new request each time: the tag reads the connections once per request
+        made = RequestFactory().get("/projects/")
+        made.user = user
+        return made
+
     template = Template("{% load jira_connect %}{% jira_connect_button link %}")
-    html = template.render(Context({"request": request, "link": link}))
+    html = template.render(Context({"request": request(), "link": link}))
     assert "Connect Acme Jira" in html
     assert 'value="/projects/"' in html
     connect(browser, jira, link)
-    html = template.render(Context({"request": request, "link": link}))
-    assert "Connected as Alice Example" in html
+    html = template.render(Context({"request": request(), "link": link}))
+    assert ">Connected<" in html
+    assert "as Alice Example (alice)" in html
     assert "Disconnect" in html
     quiet = Template("{% load jira_connect %}{% jira_connect_button link show_status=False %}")
-    html = quiet.render(Context({"request": request, "link": link}))
-    assert "Connected as" not in html
+    html = quiet.render(Context({"request": request(), "link": link}))
+    assert "as Alice Example" not in html
     assert "Disconnect" in html
     JiraConnection.objects.update(status=JiraConnection.Status.REAUTH_REQUIRED)
     html = Template("{% load jira_connect %}{% jira_connect_button 'acme' %}").render(
-        Context({"request": request})
+        Context({"request": request()})
     )
     assert "Reconnect" in html
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from jira_connect.models import JiraLink
+from jira_connect.models import JiraLink, RefreshDay
 
 DEMO_USERS = [
     # username, password, tenant, is_staff
@@ -28,9 +30,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--site-url", default="http://127.0.0.1:8000", help="Where the demo runs."
         )
+        parser.add_argument(
+            "--sample-history",
+            action="store_true",
+            help="Fill the health page with 14 made-up days of refreshes, to show what it looks like.",
+        )
 
     def handle(
-        self, *args: Any, acme_url: str, globex_url: str, site_url: str, **options: Any
+        self,
+        *args: Any,
+        acme_url: str,
+        globex_url: str,
+        site_url: str,
+        sample_history: bool = False,
+        **options: Any,
     ) -> None:
         if not settings.DEBUG:
             raise CommandError(
@@ -57,9 +70,27 @@ class Command(BaseCommand):
             link.is_active = True
             link.full_clean()
             link.save()
+            if sample_history:
+                self.sample_history(link, failing=slug == "globex")
         self.stdout.write(self.style.SUCCESS(f"Demo ready: open {site_url}/ and log in as"))
         for username, password, tenant, is_staff in DEMO_USERS:
             role = "staff: the admin at /admin/" if is_staff else f"a user of {tenant.title()}"
             self.stdout.write(f"  {username} / {password}   ({role})")
         self.stdout.write("On the simulated Jira's consent page, pick a Jira user and press Allow.")
         self.stdout.write(f"The same on a single-page app (JSON API only): {site_url}/spa/")
+
+    def sample_history(self, link: JiraLink, *, failing: bool) -> None:
+        """Made-up daily refresh counts: a steady link, or one whose Jira broke two days ago."""
+        today = timezone.localdate()
+        for back in range(14):
+            refreshed = 40 + (back * 7) % 13
+            failed = reauth = 0
+            if failing and back <= 1:
+                refreshed, failed, reauth = 3, 30 + back * 5, 4
+            elif back % 5 == 3:
+                failed = 2
+            RefreshDay.objects.update_or_create(
+                link=link,
+                day=today - timedelta(days=back),
+                defaults={"refreshed": refreshed, "failed": failed, "reauth": reauth},
+            )
