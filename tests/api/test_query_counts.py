@@ -34,8 +34,8 @@ def test_one_link_and_twenty_cost_the_same(spa, user, link_factory, connection_f
     twenty = queries_for(spa, LINKS)
     assert len(spa.client.get(LINKS).json()["links"]) == 20
     assert len(twenty) == len(one), "\n".join(twenty)
-    # The session, the user, the links, the user's connections on them.
-    assert len(one) == 4, "\n".join(one)
+    # The session, the user, the links, the user's connections, staff's disconnection notices.
+    assert len(one) == 5, "\n".join(one)
 
 
 def test_api_connect_costs_what_the_html_connect_costs(spa, link, jira) -> None:
