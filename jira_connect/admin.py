@@ -84,12 +84,15 @@ class UnreadableSecretsNoticeMixin:
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> Any:
+    ) -> HttpResponse:
         if request.method == "GET":
             obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
             if obj is not None:
                 self._warn_unreadable(request, [obj])
-        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        response: HttpResponse = super().change_view(  # type: ignore[misc]
+            request, object_id, form_url, extra_context
+        )
+        return response
 
 
 class TenantScopedMixin:
