@@ -122,6 +122,34 @@ def redirect_url(request: HttpRequest) -> str:
     return lifecycle.redirect_uri_for(request)
 
 
+class TenantFilter(admin.SimpleListFilter):
+    """Filter by tenant, naming the shared (blank) tenant instead of an empty link."""
+
+    title = _("tenant")
+    parameter_name = "tenant"
+    #: The lookup from the listed model to the tenant.
+    tenant_field = "link__tenant"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        tenants = JiraLink.objects.order_by("tenant").values_list("tenant", flat=True).distinct()
+        own = model_admin.staff_tenant(request)
+        if own:
+            tenants = tenants.filter(tenant=own)
+        return [(tenant or "-", tenant or str(_("(no tenant)"))) for tenant in tenants]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        tenant = "" if value == "-" else value
+        filtered: QuerySet[Any] = queryset.filter(**{self.tenant_field: tenant})
+        return filtered
+
+
+class LinkTenantFilter(TenantFilter):
+    tenant_field = "tenant"
+
+
 @admin.register(JiraLink)
 class JiraLinkAdmin(
     UnreadableSecretsNoticeMixin,
@@ -133,7 +161,7 @@ class JiraLinkAdmin(
     change_form_template = "admin/jira_connect/jiralink/change_form.html"
     # Few, short columns so the list fits beside the admin's sidebar; the base URL is on the change page.
     list_display = ("name", "slug", "tenant", "scope", "is_active", "connection_count")
-    list_filter = ("is_active", "tenant")
+    list_filter = ("is_active", LinkTenantFilter)
     search_fields = ("name", "slug", "tenant", "base_url", "client_id")
     prepopulated_fields = {"slug": ("name",)}
     actions = ("test_links",)
@@ -268,25 +296,6 @@ class JiraLinkAdmin(
             report = self.run_test(request, link)
             level = messages.SUCCESS if report.ok else messages.ERROR
             self.message_user(request, report.message(), level)
-
-
-class TenantFilter(admin.SimpleListFilter):
-    title = _("tenant")
-    parameter_name = "tenant"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        tenants = JiraLink.objects.order_by("tenant").values_list("tenant", flat=True).distinct()
-        own = model_admin.staff_tenant(request)
-        if own:
-            tenants = tenants.filter(tenant=own)
-        return [(tenant or "-", tenant or str(_("(no tenant)"))) for tenant in tenants]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value is None:
-            return queryset
-        filtered: QuerySet[Any] = queryset.filter(link__tenant="" if value == "-" else value)
-        return filtered
 
 
 def _user_search_fields() -> tuple[str, ...]:

@@ -117,6 +117,15 @@ def connect_acme(page: Page, site: DemoSite) -> None:
     expect(page).to_have_url(f"{site.url}/jira/")
 
 
+def disconnect_acme(page: Page) -> None:
+    """Start from "not connected": the tests of this module share one site, in any order."""
+    page.goto("/jira/")
+    if page.locator("#jira-link-acme .jc-status.active").count():
+        page.goto("/jira/acme/disconnect/")
+        page.get_by_role("button", name="Disconnect Acme Jira").click()
+        expect(page.locator("#jira-link-acme .jc-status.active")).to_have_count(0)
+
+
 def log_in_staff(page: Page) -> None:
     page.goto("/admin/login/")
     page.get_by_label("Username").fill("admin")
@@ -189,6 +198,7 @@ def test_back_to_consent_and_allow_again_says_connected(
 ) -> None:
     page = new_page(chromium, walk_site, LAPTOP)
     log_in(page, "alice")
+    disconnect_acme(page)
     page.goto("/")
     page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
     page.locator("#user").select_option("alice")
@@ -208,6 +218,7 @@ def test_back_to_consent_and_allow_again_says_connected(
 def test_deny_returns_where_the_user_started(chromium: Browser, walk_site: DemoSite) -> None:
     page = new_page(chromium, walk_site, LAPTOP)
     log_in(page, "alice")
+    disconnect_acme(page)
     page.goto("/")
     page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
     page.locator("#user").select_option("alice")
