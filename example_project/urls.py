@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from example_project.demo import views
+from example_project.demo import async_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("issues.json", async_views.my_issues, name="my-issues"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from django.db import connections
@@ -115,7 +115,7 @@ async def _fly(flight: refreshing.Flight) -> bool:
         result: oauth.TokenSet | Exception | None = None
         if call is not None:
             try:
-                result = await _refresh(call)
+                result = await _refresh(call, in_thread)
             except refreshing.TOKEN_CALL_ERRORS as err:
                 result = err
             except BaseException as err:
@@ -137,17 +137,24 @@ def _closing(step: Callable[[], _T]) -> _T:
 
 
 @sensitive_variables()
-async def _refresh(call: refreshing.TokenCall) -> oauth.TokenSet:
-    """Phase (b): ``oauth.refresh`` over httpx: no redirects, bounded read, the same parsing."""
+async def _refresh(
+    call: refreshing.TokenCall, in_thread: Callable[[Callable[[], Any]], Awaitable[Any]]
+) -> oauth.TokenSet:
+    """Phase (b): ``oauth.refresh`` over httpx: no redirects, bounded read, the same parsing.
+
+    The client is built in the flight's thread: loading CA certificates into its SSL
+    context would block the event loop for a noticeable time.
+    """
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
-    issued_at = datetime.now(timezone.utc)
     timeout = client.timeout if isinstance(client.timeout, float | int) else client.timeout[1]
+    http: httpx.AsyncClient = await in_thread(
+        lambda: httpx.AsyncClient(verify=client.verify, timeout=timeout, follow_redirects=False)
+    )
+    issued_at = datetime.now(timezone.utc)
     try:
         async with (
-            httpx.AsyncClient(
-                verify=client.verify, timeout=timeout, follow_redirects=False
-            ) as http,
+            http,
             http.stream(
                 request.method, request.url, headers=request.headers, content=request.body
             ) as response,

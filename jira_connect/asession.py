@@ -54,7 +54,9 @@ async def open_session(connection: JiraConnection) -> AsyncJiraSession:
     if not JiraConnection.link.is_cached(connection):
         using = connection._state.db
         connection.link = await JiraLink.objects.using(using).aget(pk=connection.link_id)
-    return AsyncJiraSession(connection)
+    # Built in a thread: httpx loads the CA certificates into a new SSL context, which takes
+    # longer than an event loop should ever be blocked.
+    return await asyncio.to_thread(AsyncJiraSession, connection)
 
 
 class AsyncJiraSession(httpx.AsyncClient):
