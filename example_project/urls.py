@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
 from example_project.demo import async_views, views
@@ -12,3 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("jira/", include("jira_connect.urls")),
 ]
+# runserver serves static files itself; under uvicorn (scripts/demo --asgi) these do, in DEBUG.
+urlpatterns += staticfiles_urlpatterns()

@@ -24,7 +24,10 @@ returns, whatever transaction the caller has open:
 
 Single flight: threads of one process queue on a lock of their connection's
 own; processes queue on the row lock (``select_for_update``); whoever gets
-it re-reads the row, and refreshes only if nobody did meanwhile.
+it re-reads the row, and refreshes only if nobody did meanwhile. A ``Flight``
+splits this in three phases (lock and decide, the token call, store and
+commit) so that async callers (``jira_connect.arefreshing``) share it with
+the token call on their event loop; ``Flight`` says how the locks relate.
 """
 
 from __future__ import annotations
