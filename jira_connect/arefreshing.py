@@ -147,7 +147,7 @@ async def _refresh(
     """
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
-    timeout = client.timeout if isinstance(client.timeout, float | int) else client.timeout[1]
+    timeout = httpx_timeout(client.timeout)
     http: httpx.AsyncClient = await in_thread(
         lambda: httpx.AsyncClient(verify=client.verify, timeout=timeout, follow_redirects=False)
     )
@@ -184,6 +184,14 @@ async def _bounded(response: httpx.Response, limit: int, url: str) -> bytes:
                 status_code=response.status_code,
             )
     return bytes(body)
+
+
+def httpx_timeout(timeout: float | tuple[float, float]) -> httpx.Timeout:
+    """``HTTP_TIMEOUT`` (seconds, or requests' ``(connect, read)``) as httpx's timeout."""
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return httpx.Timeout(read, connect=connect)
+    return httpx.Timeout(timeout)
 
 
 def describe_failure(err: httpx.HTTPError, url: str, what: str) -> str:

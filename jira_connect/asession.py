@@ -75,7 +75,7 @@ class AsyncJiraSession(httpx.AsyncClient):
         base_url = link.base_url.rstrip("/") + "/"
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(kwargs.pop("headers", None) or {})
-        kwargs.setdefault("timeout", app_settings.HTTP_TIMEOUT)
+        kwargs.setdefault("timeout", arefreshing.httpx_timeout(app_settings.HTTP_TIMEOUT))
         super().__init__(
             base_url=base_url, verify=transport.tls_verify(link), headers=headers, **kwargs
         )

@@ -87,6 +87,14 @@ async def test_configured_timeout_applies(connection) -> None:
     assert response.request.extensions["timeout"]["read"] == 3.5
 
 
+async def test_a_connect_and_read_timeout_pair_applies(connection) -> None:
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=(2.0, 7.0))):
+        async with await (await fetched(connection.pk)).asession() as session:
+            response = await session.get(MYSELF)
+    timeout = response.request.extensions["timeout"]
+    assert (timeout["connect"], timeout["read"]) == (2.0, 7.0)
+
+
 @pytest.fixture
 def queries(monkeypatch) -> list[str]:
     """Every SQL statement run, from any thread (the async ORM runs in one of its own)."""
