@@ -378,7 +378,8 @@ class Flight:
         before the caller hears about it. Returns whether it refreshed.
         """
         current = self._current
-        assert current is not None, "finish() after open()"
+        if current is None:
+            raise RuntimeError("Flight.finish() needs a flight that open() decided.")
         try:
             if result is not None:
                 self._outcome = _settle(
