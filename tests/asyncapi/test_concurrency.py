@@ -95,10 +95,8 @@ async def test_the_event_loop_keeps_ticking_while_jira_is_slow(connection, jira)
     await sync_to_async(expire)(connection)
     mine = await JiraConnection.objects.aget(pk=connection.pk)
     jira.inject("token", "delay", delay=1.5)
-    gaps: list[float] = []
-    done = asyncio.Event()
 
-    async def tick() -> None:
+    async def tick(gaps: list[float], done: asyncio.Event) -> None:
         last = time.monotonic()
         while not done.is_set():
             await asyncio.sleep(0.02)
@@ -106,7 +104,19 @@ async def test_the_event_loop_keeps_ticking_while_jira_is_slow(connection, jira)
             gaps.append(now - last)
             last = now
 
-    ticker = asyncio.ensure_future(tick())
+    # The same ticker with nothing else to do: on a machine so loaded that the operating
+    # system itself stalls this thread, the measurement would say nothing about the app.
+    idle: list[float] = []
+    stop = asyncio.Event()
+    control = asyncio.ensure_future(tick(idle, stop))
+    await asyncio.sleep(1.0)
+    stop.set()
+    await control
+    if max(idle) >= 0.125:
+        pytest.skip(f"the machine stalls an idle event loop for {max(idle):.3f} s: too loaded")
+    gaps: list[float] = []
+    done = asyncio.Event()
+    ticker = asyncio.ensure_future(tick(gaps, done))
     await asyncio.sleep(0.05)
     async with await mine.asession() as session:
         assert (await session.get(MYSELF)).status_code == 200
