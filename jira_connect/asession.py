@@ -23,11 +23,12 @@ Import only with httpx installed (``django-jira-connect[async]``).
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jira_connect import arefreshing, ratelimit, stormguard, transport
@@ -83,7 +84,8 @@ class AsyncJiraSession(httpx.AsyncClient):
         self._origin = _origin(httpx.URL(base_url))
         self._token_lock = asyncio.Lock()
         self._access_token: str = connection.access_token
-        self._expires_at: datetime | None = connection.expires_at
+        self._renew_at = math.inf
+        self._set_expiry(connection.expires_at)
 
     def __repr__(self) -> str:
         return (
@@ -150,14 +152,17 @@ class AsyncJiraSession(httpx.AsyncClient):
                 reconnect_url=self._connection.reconnect_url,
                 connection=self._connection,
             )
-        leeway = app_settings.REFRESH_LEEWAY
-        expiring = (
-            self._expires_at is not None
-            and (self._expires_at - timezone.now()).total_seconds() <= leeway
-        )
-        if self._access_token and not expiring:
+        if self._access_token and time.time() < self._renew_at:
             return self._access_token
         return await self._refreshed_token(stale=self._access_token)
+
+    def _set_expiry(self, expires_at: datetime | None) -> None:
+        """Note when the token must be renewed: ``REFRESH_LEEWAY`` seconds before it expires
+        (read once per token, so a call while it is valid reads no setting)."""
+        if expires_at is None:
+            self._renew_at = math.inf
+        else:
+            self._renew_at = expires_at.timestamp() - app_settings.REFRESH_LEEWAY
 
     async def _token_after_rejection(self, *, stale: str) -> tuple[str | None, bool]:
         """The token to retry with after Jira rejected ``stale`` (None: return Jira's answer),
@@ -169,7 +174,7 @@ class AsyncJiraSession(httpx.AsyncClient):
             # Another worker refreshed: its token costs no refresh, paused or not.
             if self._access_token == stale:
                 self._access_token = stored.access_token
-                self._expires_at = stored.expires_at
+                self._set_expiry(stored.expires_at)
                 self._connection.access_token = stored.access_token
                 self._connection.expires_at = stored.expires_at
             return self._access_token, False
@@ -185,7 +190,7 @@ class AsyncJiraSession(httpx.AsyncClient):
                 self._connection, stale_access_token=stale
             )
             self._access_token = str(connection.access_token)
-            self._expires_at = connection.expires_at
+            self._set_expiry(connection.expires_at)
             return self._access_token
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import override_settings
+from django.utils import timezone
 
 from jira_connect import __version__, asession, ratelimit, signals
 from jira_connect.asession import AsyncJiraSession
@@ -133,6 +135,15 @@ async def test_expired_token_is_refreshed_before_the_call(connection, jira) -> N
     assert row.access_token != old
     assert mine.access_token == row.access_token
     assert jira.is_valid_refresh_token(row.refresh_token)
+
+
+async def test_a_token_within_the_leeway_is_refreshed(connection, jira) -> None:
+    soon = timezone.now() + timedelta(seconds=30)  # REFRESH_LEEWAY is 60
+    await JiraConnection.objects.filter(pk=connection.pk).aupdate(expires_at=soon)
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+    assert (await stored()).expires_at > soon
 
 
 async def test_401_refreshes_once_and_retries(connection, jira) -> None:
