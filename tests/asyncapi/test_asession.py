@@ -143,7 +143,9 @@ async def test_a_token_within_the_leeway_is_refreshed(connection, jira) -> None:
     async with await (await fetched(connection.pk)).asession() as session:
         assert (await session.get(MYSELF)).status_code == 200
     assert refreshes(jira) == 1
-    assert (await stored()).expires_at > soon
+    renewed = (await stored()).expires_at
+    assert renewed is not None
+    assert renewed > soon
 
 
 async def test_401_refreshes_once_and_retries(connection, jira) -> None:
