@@ -50,7 +50,7 @@ def interpreter(version: str) -> str:
 
 
 def run_suite(session: nox.Session, django: str, env: dict[str, str]) -> None:
-    session.install("-e", ".[test,celery,recipes]", f"Django{DJANGO[django]}")
+    session.install("-e", ".[test,celery,recipes,async]", f"Django{DJANGO[django]}")
     session.run(
         "python",
         "-m",

@@ -1,4 +1,4 @@
-"""``python -m bench [overhead|race|refresh|ratelimit ...] [--quick]``: run the benchmarks.
+"""``python -m bench [overhead|race|refresh|ratelimit|asession ...] [--quick]``: run the benchmarks.
 
 Creates the PostgreSQL database ``jira_connect_bench_<pid>`` on the server in
 BENCH_POSTGRES_URL (default ``postgres://postgres@127.0.0.1:5432/postgres``), migrates it, runs
@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
-MEASUREMENTS = ("overhead", "race", "refresh", "ratelimit")
+MEASUREMENTS = ("overhead", "race", "refresh", "ratelimit", "asession")
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "measurements",
         nargs="*",
-        metavar="{overhead,race,refresh,ratelimit}",
+        metavar="{overhead,race,refresh,ratelimit,asession}",
         help="what to run (default: everything, and rewrite docs/benchmarks.md)",
     )
     parser.add_argument(
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
         from django.db import connection
 
-        from bench import overhead, race, ratelimit, refresh
+        from bench import asession, overhead, race, ratelimit, refresh
         from bench.jira import SimulatedJira
         from bench.report import Machine, Result, write_document
 
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             "race": race.run,
             "refresh": refresh.run,
             "ratelimit": ratelimit.run,
+            "asession": asession.run,
         }
         results = []
         for name in chosen:

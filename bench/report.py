@@ -163,8 +163,9 @@ def write_document(
         summary.markdown(),
         "",
         "Reproduce everything with `scripts/bench`, or one measurement with "
-        "`scripts/bench overhead`, `scripts/bench race`, `scripts/bench refresh` or "
-        "`scripts/bench ratelimit` (these print their tables and leave this file alone). "
+        "`scripts/bench overhead`, `scripts/bench race`, `scripts/bench refresh`, "
+        "`scripts/bench ratelimit` or `scripts/bench asession` (these print their tables and "
+        "leave this file alone). "
         "`scripts/bench --quick` is a smoke run with fewer rounds, 500 connections and 10 calls "
         "per rate-limited caller. The database is `jira_connect_bench_<pid>` on the "
         "server in `BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`), "

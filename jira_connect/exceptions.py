@@ -96,6 +96,14 @@ class ReauthorizationRequired(JiraConnectError):
         super().__init__(message)
 
 
+class SyncSessionInAsyncContext(JiraConnectError, RuntimeError):
+    """``connection.session()`` was called with an event loop running in this thread.
+
+    Its calls would block the loop, and its refreshes use the ORM, which
+    Django forbids there: ``await connection.asession()`` is the async API.
+    """
+
+
 class JiraAPIError(JiraConnectError, requests.HTTPError):
     """Jira answered a REST call with an error status.
 

@@ -26,6 +26,7 @@ from jira_connect.validators import normalize_base_url, validate_base_url, valid
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+    from jira_connect.asession import AsyncJiraSession
     from jira_connect.session import JiraSession
 
 
@@ -332,6 +333,30 @@ class JiraConnection(models.Model):
         from jira_connect.session import JiraSession
 
         return JiraSession(self)
+
+    async def asession(self) -> AsyncJiraSession:
+        """An ``httpx.AsyncClient`` for Jira's REST API, for async code (``async def`` views).
+
+        The same rules as ``session()``; the token call of a refresh runs on
+        the event loop. Needs ``django-jira-connect[async]`` (httpx). Works on
+        a connection from ``await JiraConnection.objects.aget(...)``: the link
+        is loaded here if it is not yet. Close it with ``async with``.
+        """
+        from jira_connect.asession import open_session
+
+        return await open_session(self)
+
+    async def arefresh(self) -> None:
+        """``refresh()`` for async code: the same single flight, without blocking the loop."""
+        from jira_connect.arefreshing import arefresh_connection
+
+        await arefresh_connection(self, force=True)
+
+    async def averify(self) -> None:
+        """``verify()`` for async code (runs it in a thread through ``sync_to_async``)."""
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(self.verify)()
 
     def refresh(self) -> None:
         """Refresh the tokens now (single flight: at most one refresh across workers)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
@@ -57,12 +57,15 @@ __all__ = [
     "OAuthClient",
     "ServerInfo",
     "Timeout",
+    "TokenRequest",
     "TokenSet",
     "exchange_code",
     "fetch_identity",
     "fetch_server_info",
+    "parse_token_answer",
     "probe_client_credentials",
     "refresh",
+    "refresh_request",
     "start_authorization",
 ]
 
@@ -264,6 +267,28 @@ def refresh(client: OAuthClient, refresh_token: str) -> TokenSet:
     Jira rotates both tokens: the old refresh token is dead once this succeeds,
     and may be dead even when it fails with ``JiraUnavailable``.
     """
+    request = refresh_request(client, refresh_token)
+    return _token_request(
+        client, request.body.decode("utf-8"), grant_type="refresh_token", redact=request.redact
+    )
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """A token request to send with another HTTP client (the async path's httpx): POST
+    ``body`` with ``headers`` to ``url``, no redirects, ``client.timeout``, ``client.verify``,
+    at most ``client.max_response_bytes`` read; then ``parse_token_answer``."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+    redact: tuple[str, ...] = field(repr=False)
+
+
+@sensitive_variables()
+def refresh_request(client: OAuthClient, refresh_token: str) -> TokenRequest:
+    """The refresh request ``refresh()`` sends, for a transport of the caller's."""
     if not refresh_token:
         raise ValueError("refresh() needs a refresh token.")
     body = WebApplicationClient(client.client_id).prepare_refresh_body(
@@ -272,12 +297,33 @@ def refresh(client: OAuthClient, refresh_token: str) -> TokenSet:
         client_secret=client.client_secret,
         redirect_uri=client.redirect_uri,
     )
-    return _token_request(
-        client,
-        body,
-        grant_type="refresh_token",
+    return TokenRequest(
+        method="POST",
+        url=client.token_url,
+        headers={**_TOKEN_HEADERS, "User-Agent": client.user_agent},
+        body=body.encode("utf-8"),
         redact=(client.client_secret, refresh_token),
     )
+
+
+@sensitive_variables()
+def parse_token_answer(
+    request: TokenRequest,
+    *,
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    url: str,
+    issued_at: datetime,
+) -> TokenSet:
+    """Read the token endpoint's answer to ``request`` received by another HTTP client: the
+    same rules (and exceptions) as ``refresh()``. ``issued_at``: when the request was sent."""
+    response = requests.Response()
+    response.status_code = status
+    response.headers = requests.structures.CaseInsensitiveDict(headers)
+    response._content = content
+    response.url = url
+    return _parse_token_response(response, issued_at=issued_at, redact=request.redact)
 
 
 @sensitive_variables()

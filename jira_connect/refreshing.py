@@ -24,7 +24,10 @@ returns, whatever transaction the caller has open:
 
 Single flight: threads of one process queue on a lock of their connection's
 own; processes queue on the row lock (``select_for_update``); whoever gets
-it re-reads the row, and refreshes only if nobody did meanwhile.
+it re-reads the row, and refreshes only if nobody did meanwhile. A ``Flight``
+splits this in three phases (lock and decide, the token call, store and
+commit) so that async callers (``jira_connect.arefreshing``) share it with
+the token call on their event loop; ``Flight`` says how the locks relate.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -287,37 +290,140 @@ def write_now(alias: str, pk: int, write: Callable[[str], object]) -> None:
 # --- the flight -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TokenCall:
+    """The one call to Jira's token endpoint a flight decided to make (phase b)."""
+
+    client: oauth.OAuthClient
+    refresh_token: str = field(repr=False)
+
+
+#: What the token call may raise that the flight turns into an outcome (stored, then raised).
+TOKEN_CALL_ERRORS = (JiraConnectConfigurationError, OAuthError, JiraUnavailable)
+
+
+class Flight:
+    """One refresh decision and its outcome, in three phases.
+
+    (a) ``open()``: take the in-process lock, lock and re-read the row
+    (``_locked``), decide; returns the token call to make, or None.
+    (b) the token call, made by the caller: ``oauth.refresh`` in this thread
+    (the sync path) or httpx on the event loop (``jira_connect.arefreshing``).
+    (c) ``finish(result)``: store the tokens or the failure, end the
+    transaction (commit, signals), release the locks, raise the outcome.
+
+    Phases (a) and (c) must run in the same thread: Django's database
+    connections, the transaction holding the row lock and the re-entrant
+    in-process lock all belong to the thread that opened them. ``abort(err)``
+    ends the flight without storing anything (the transaction rolls back).
+
+    How the locks relate: the row lock (``select_for_update``) is the one
+    guarantee, across threads, processes, machines, sync and async callers.
+    The in-process locks only make callers of one process queue in memory
+    instead of on the database: threads on ``_locks`` (re-entrant, per
+    connection), coroutines of one event loop on an ``asyncio.Lock`` first
+    (``arefreshing``), whose single flight thread then takes ``_locks`` like
+    any thread. Every path takes them in the same order (asyncio lock, thread
+    lock, row lock) and releases them in reverse, so they cannot deadlock.
+    """
+
+    def __init__(
+        self, connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+    ) -> None:
+        self.connection = connection
+        self.alias = router.db_for_write(JiraConnection, instance=connection)
+        self.key = (self.alias, connection.pk)
+        self._needs_refresh = needs_refresh
+        self._stack = ExitStack()
+        self._outcome: Exception | None = None
+        self._refreshed = False
+        self._durable = False
+        self._now = timezone.now()
+        self._current: JiraConnection | None = None
+
+    def open(self) -> TokenCall | None:
+        """Phase (a): lock, re-read and decide. None: no token call (decided already)."""
+        try:
+            return self._open()
+        except BaseException as err:
+            self.abort(err)
+            raise
+
+    def _open(self) -> TokenCall | None:
+        self._stack.enter_context(_locks.hold(self.key))
+        callers_transaction = connections[self.alias].in_atomic_block
+        current = self._stack.enter_context(_locked(self.alias, self.connection.pk))
+        self._current = current
+        # Final at the end of the block: on a connection of our own, or with no caller's
+        # transaction around the engine's.
+        self._durable = current._state.db != self.alias or not callers_transaction
+        _restore_lost_pair(current, self.key)
+        if current.status != JiraConnection.Status.ACTIVE:  # type: ignore[comparison-overlap]
+            self._outcome = _reauthorization_required(
+                current, _("This Jira connection must be reconnected.")
+            )
+            return None
+        if not self._needs_refresh(current):
+            return None
+        self._now = timezone.now()
+        prepared = _prepare(current, self._now)
+        if isinstance(prepared, Exception):
+            self._outcome = prepared
+            return None
+        return prepared
+
+    def finish(self, result: oauth.TokenSet | Exception | None = None) -> bool:
+        """Phase (c): store ``result`` (the token call's tokens or error), commit, raise.
+
+        Raises once the transaction has ended, so a status change is stored
+        before the caller hears about it. Returns whether it refreshed.
+        """
+        current = self._current
+        if current is None:
+            raise RuntimeError("Flight.finish() needs a flight that open() decided.")
+        try:
+            if result is not None:
+                self._outcome = _settle(
+                    current, self.key, result, now=self._now, durable=self._durable
+                )
+                self._refreshed = self._outcome is None
+        except BaseException as err:
+            self.abort(err)
+            raise
+        self._stack.close()  # commit (signals on commit), then release the locks
+        current._state.db = current.link._state.db = self.alias  # the private connection is gone
+        _copy_tokens(current, self.connection)
+        if self._outcome is not None:
+            raise self._outcome
+        return self._refreshed
+
+    def abort(self, err: BaseException) -> None:
+        """End the flight on ``err``: the transaction rolls back, the locks are released."""
+        stack, self._stack = self._stack, ExitStack()
+        try:
+            stack.__exit__(type(err), err, err.__traceback__)
+        except BaseException as raised:
+            if raised is not err:
+                raise
+
+
 def _single_flight(
     connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
 ) -> bool:
-    """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read.
-
-    Raises once the refresh's transaction has ended, so a status change is
-    stored before the caller hears about it. Returns whether it refreshed.
-    """
-    alias = router.db_for_write(JiraConnection, instance=connection)
-    key = (alias, connection.pk)
-    with _locks.hold(key):
-        outcome: Exception | None = None
-        refreshed = False
-        callers_transaction = connections[alias].in_atomic_block
-        with _locked(alias, connection.pk) as current:
-            # Final at the end of the block: on a connection of our own, or with no caller's
-            # transaction around the engine's.
-            durable = current._state.db != alias or not callers_transaction
-            _restore_lost_pair(current, key)
-            if current.status != JiraConnection.Status.ACTIVE:  # type: ignore[comparison-overlap]
-                outcome = _reauthorization_required(
-                    current, _("This Jira connection must be reconnected.")
-                )
-            elif needs_refresh(current):
-                outcome = _refresh_locked(current, key, durable=durable)
-                refreshed = outcome is None
-        current._state.db = current.link._state.db = alias  # the private connection is gone
-        _copy_tokens(current, connection)
-        if outcome is not None:
-            raise outcome
-        return refreshed
+    """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read:
+    the three phases of a ``Flight`` in this thread. Returns whether it refreshed."""
+    flight = Flight(connection, needs_refresh)
+    call = flight.open()
+    result: oauth.TokenSet | Exception | None = None
+    if call is not None:
+        try:
+            result = oauth.refresh(call.client, call.refresh_token)
+        except TOKEN_CALL_ERRORS as err:
+            result = err
+        except BaseException as err:
+            flight.abort(err)
+            raise
+    return flight.finish(result)
 
 
 def _restore_lost_pair(current: JiraConnection, key: tuple[str, int]) -> None:
@@ -373,11 +479,8 @@ def _cooling_down(current: JiraConnection, now: datetime) -> Exception | None:
 
 
 @sensitive_variables()
-def _refresh_locked(
-    current: JiraConnection, key: tuple[str, int], *, durable: bool
-) -> Exception | None:
-    """Refresh under the row lock; return the exception to raise once the transaction ends."""
-    now = timezone.now()
+def _prepare(current: JiraConnection, now: datetime) -> TokenCall | Exception:
+    """Under the row lock: the token call to make, or the outcome to raise without one."""
     try:
         require_readable(current.refresh_token, current.access_token, current.link.client_secret)
     except JiraConnectConfigurationError as err:
@@ -400,18 +503,35 @@ def _refresh_locked(
             timeout=app_settings.HTTP_TIMEOUT,
             allow_http=app_settings.ALLOW_HTTP,
         )
-        tokens = oauth.refresh(client, current.refresh_token)
     except JiraConnectConfigurationError as err:
         _record_failure(current, str(err), now, kind=kinds.CONFIGURATION, error=err)
         return err
-    except OAuthError as err:
-        if err.error == "invalid_grant":
-            return _mark_reauth(current, str(err), now, cause=err)
-        _record_failure(current, str(err), now, kind=_kind_of(err), error=err)
-        return err
-    except JiraUnavailable as err:
-        _record_failure(current, str(err), now, kind=kinds.TRANSIENT, error=err)
-        return err
+    return TokenCall(client, current.refresh_token)
+
+
+@sensitive_variables()
+def _settle(
+    current: JiraConnection,
+    key: tuple[str, int],
+    result: oauth.TokenSet | Exception,
+    *,
+    now: datetime,
+    durable: bool,
+) -> Exception | None:
+    """Under the row lock: store what the token call gave; return the exception to raise once
+    the transaction ends."""
+    if isinstance(result, JiraConnectConfigurationError):
+        _record_failure(current, str(result), now, kind=kinds.CONFIGURATION, error=result)
+        return result
+    if isinstance(result, OAuthError):
+        if result.error == "invalid_grant":
+            return _mark_reauth(current, str(result), now, cause=result)
+        _record_failure(current, str(result), now, kind=_kind_of(result), error=result)
+        return result
+    if isinstance(result, Exception):  # JiraUnavailable
+        _record_failure(current, str(result), now, kind=kinds.TRANSIENT, error=result)
+        return result
+    tokens = result
     retired = current.refresh_token
     current.access_token = tokens.access_token
     if tokens.refresh_token:  # never replace a stored refresh token by nothing
@@ -553,6 +673,15 @@ def refresh_connection(
     when Jira refused the link's client credentials and
     ``JiraConnectConfigurationError`` when the site's settings forbid the call.
     """
+    _single_flight(connection, wanting(stale_access_token=stale_access_token, force=force))
+    return connection
+
+
+def wanting(
+    *, stale_access_token: str | None = None, force: bool = False
+) -> Callable[[JiraConnection], bool]:
+    """Whether the re-read row needs a refresh, for a caller holding ``stale_access_token``
+    (see ``refresh_connection``): the same decision for the sync and the async paths."""
     leeway = app_settings.REFRESH_LEEWAY
 
     def needs_refresh(current: JiraConnection) -> bool:
@@ -562,8 +691,7 @@ def refresh_connection(
             return True  # the caller's token is wanting, and nobody replaced it yet
         return current.is_expired(leeway=leeway)
 
-    _single_flight(connection, needs_refresh)
-    return connection
+    return needs_refresh
 
 
 def refresh_if_due(

@@ -14,6 +14,7 @@ counts as a rejected token. When even a freshly refreshed token is rejected,
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,11 @@ from django.utils.translation import gettext as _
 from jira_connect import __version__, ratelimit, refreshing, stormguard, transport
 from jira_connect._http import describe_failure, no_auth
 from jira_connect.conf import app_settings
-from jira_connect.exceptions import JiraTLSError, ReauthorizationRequired
+from jira_connect.exceptions import (
+    JiraTLSError,
+    ReauthorizationRequired,
+    SyncSessionInAsyncContext,
+)
 from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus
 
@@ -48,6 +53,7 @@ class JiraSession(requests.Session):
     """
 
     def __init__(self, connection: JiraConnection) -> None:
+        _refuse_event_loop()
         super().__init__()
         transport.ensure_allowed(connection.link)
         require_readable(connection.access_token, connection.refresh_token)
@@ -194,6 +200,19 @@ class JiraSession(requests.Session):
         """
         if prepared_request.url and _origin(prepared_request.url) != self._origin:
             prepared_request.headers.pop("Authorization", None)
+
+
+def _refuse_event_loop() -> None:
+    """Refuse to be used from async code: the calls would block its event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise SyncSessionInAsyncContext(
+        "connection.session() cannot be used while an event loop is running in this thread "
+        "(async code): use `await connection.asession()` (an httpx.AsyncClient), or call "
+        "session() inside sync_to_async()."
+    )
 
 
 def _rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:

@@ -8,7 +8,7 @@ cd "$ROOT"
 VENV="${JIRA_CONNECT_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
 # What the test suite needs: every optional integration is tested.
-TEST_EXTRAS="test,lint,example,browser,celery,recipes,docs,bench"
+TEST_EXTRAS="test,lint,example,browser,celery,recipes,docs,bench,async"
 
 bootstrap() {
     local extras="$1"

@@ -1,0 +1,395 @@
+"""``await connection.asession()``: the sync session's rules, on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import override_settings
+from django.utils import timezone
+
+from jira_connect import __version__, asession, ratelimit, signals
+from jira_connect.asession import AsyncJiraSession
+from jira_connect.exceptions import (
+    JiraUnavailable,
+    OAuthError,
+    ReauthorizationRequired,
+    SyncSessionInAsyncContext,
+)
+from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
+from tests.ratelimit.conftest import api_records, limit
+from tests.tokens.conftest import expire
+
+pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+
+MYSELF = "rest/api/2/myself"
+ISSUE = "rest/api/2/issue/ACME-1"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def fetched(pk: int) -> JiraConnection:
+    """The connection as an async view gets it: ``aget`` without its link."""
+    return await JiraConnection.objects.aget(pk=pk)
+
+
+async def stored() -> JiraConnection:
+    return await JiraConnection.objects.aget()
+
+
+def refreshes(jira) -> int:
+    return jira.token_requests(grant_type="refresh_token")
+
+
+@pytest.fixture
+async def waits(jira, monkeypatch) -> AsyncIterator[list[float]]:
+    """Every wait the async session makes; waiting moves the simulator's clock instead."""
+    seen: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        seen.append(seconds)
+        jira.advance(seconds)
+
+    monkeypatch.setattr(asession, "asleep", wait)
+    ratelimit.forget_bursts()
+    yield seen
+    ratelimit.forget_bursts()
+
+
+async def test_relative_paths_keep_the_context_path(connection, jira) -> None:
+    async with await (await fetched(connection.pk)).asession() as session:
+        for path in (MYSELF, f"/{MYSELF}", f"{jira.base_url}/{MYSELF}"):
+            response = await session.get(path)
+            assert response.status_code == 200, path
+            assert response.json()["name"] == "alice"
+            assert str(response.url) == f"{jira.base_url}/{MYSELF}"
+
+
+async def test_headers_and_timeout(connection, jira) -> None:
+    async with await (await fetched(connection.pk)).asession() as session:
+        response = await session.get(MYSELF)
+    sent = response.request.headers
+    assert sent["Authorization"] == f"Bearer {connection.access_token}"
+    assert sent["User-Agent"] == f"django-jira-connect/{__version__}"
+    assert sent["Accept"] == "application/json"
+    assert response.request.extensions["timeout"]["read"] == 10.0
+
+
+async def test_configured_timeout_applies(connection) -> None:
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=3.5)):
+        async with await (await fetched(connection.pk)).asession() as session:
+            response = await session.get(MYSELF)
+    assert response.request.extensions["timeout"]["read"] == 3.5
+
+
+async def test_a_connect_and_read_timeout_pair_applies(connection) -> None:
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=(2.0, 7.0))):
+        async with await (await fetched(connection.pk)).asession() as session:
+            response = await session.get(MYSELF)
+    timeout = response.request.extensions["timeout"]
+    assert (timeout["connect"], timeout["read"]) == (2.0, 7.0)
+
+
+@pytest.fixture
+def queries(monkeypatch) -> list[str]:
+    """Every SQL statement run, from any thread (the async ORM runs in one of its own)."""
+    from django.db.backends import utils
+
+    ran: list[str] = []
+    for wrapper in (utils.CursorWrapper, utils.CursorDebugWrapper):
+        real = wrapper.execute
+
+        def execute(self, sql, params=None, _real=real):
+            ran.append(sql)
+            return _real(self, sql, params)
+
+        monkeypatch.setattr(wrapper, "execute", execute)
+    return ran
+
+
+async def test_no_database_query_while_the_token_is_valid(connection, jira, queries) -> None:
+    mine = await fetched(connection.pk)
+    async with await mine.asession() as session:
+        queries.clear()
+        for _ in range(3):
+            assert (await session.get(MYSELF)).status_code == 200
+    assert queries == []
+
+
+async def test_expired_token_is_refreshed_before_the_call(connection, jira) -> None:
+    await sync_to_async(expire)(connection)
+    old = connection.access_token
+    mine = await fetched(connection.pk)
+    async with await mine.asession() as session:
+        assert (await session.get(MYSELF)).status_code == 200
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+    row = await stored()
+    assert row.access_token != old
+    assert mine.access_token == row.access_token
+    assert jira.is_valid_refresh_token(row.refresh_token)
+
+
+async def test_a_token_within_the_leeway_is_refreshed(connection, jira) -> None:
+    soon = timezone.now() + timedelta(seconds=30)  # REFRESH_LEEWAY is 60
+    await JiraConnection.objects.filter(pk=connection.pk).aupdate(expires_at=soon)
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+    renewed = (await stored()).expires_at
+    assert renewed is not None
+    assert renewed > soon
+
+
+async def test_401_refreshes_once_and_retries(connection, jira) -> None:
+    jira.expire_access_tokens()  # Jira rejects the token though it looks valid here
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+
+
+async def test_one_refresh_and_one_retry_never_more(connection, jira) -> None:
+    jira.inject("api", "unauthorized", times=5)
+    before = jira.api_requests()
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).status_code == 401
+    assert refreshes(jira) == 1
+    assert jira.api_requests() - before == 2
+
+
+async def test_anonymous_answer_counts_as_rejected(connection, jira) -> None:
+    jira.inject("api", "anonymous")
+    async with await (await fetched(connection.pk)).asession() as session:
+        response = await session.get(MYSELF)
+    assert response.status_code == 200
+    assert response.headers["X-AUSERNAME"] == "alice"
+    assert refreshes(jira) == 1
+
+
+async def test_401_after_another_worker_refreshed_uses_their_token(connection, jira) -> None:
+    async with await (await fetched(connection.pk)).asession() as session:
+        await (await fetched(connection.pk)).arefresh()  # another worker rotates the pair
+        assert refreshes(jira) == 1
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+
+
+async def test_revoked_grant_needs_reconnect(connection, jira) -> None:
+    await sync_to_async(expire)(connection)
+    jira.revoke(user="alice")
+    received: list[dict[str, object]] = []
+    signals.token_refresh_failed.connect(
+        lambda **kw: received.append(kw), weak=False, dispatch_uid="async-f"
+    )
+    try:
+        async with await (await fetched(connection.pk)).asession() as session:
+            with pytest.raises(ReauthorizationRequired) as info:
+                await session.get(MYSELF)
+    finally:
+        signals.token_refresh_failed.disconnect(dispatch_uid="async-f")
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    row = await stored()
+    assert row.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert row.last_failure_kind == JiraConnection.FailureKind.REAUTH
+    assert row.refresh_token == connection.refresh_token  # never replaced by nothing
+    assert received[0]["reauth_required"] is True
+    assert isinstance(received[0]["error"], OAuthError)
+    # Later calls fail at once, without asking Jira again.
+    before = jira.token_requests()
+    with pytest.raises(ReauthorizationRequired):
+        async with await (await fetched(connection.pk)).asession() as session:
+            await session.get(MYSELF)
+    assert jira.token_requests() == before
+
+
+@pytest.mark.parametrize("fault", ["server_error", "bad_gateway_html", "reset"])
+async def test_transient_refresh_failure_keeps_tokens(connection, jira, fault) -> None:
+    await sync_to_async(expire)(connection)
+    jira.inject("token", fault)
+    with pytest.raises(JiraUnavailable) as info:
+        async with await (await fetched(connection.pk)).asession() as session:
+            await session.get(MYSELF)
+    assert info.value.retryable
+    row = await stored()
+    assert row.status == JiraConnection.Status.ACTIVE
+    assert (row.access_token, row.refresh_token) == (
+        connection.access_token,
+        connection.refresh_token,
+    )
+    assert row.last_failure_kind == JiraConnection.FailureKind.TRANSIENT
+    # The cool-down: callers get the stored failure, Jira is not asked again.
+    with pytest.raises(JiraUnavailable, match="moments ago"):
+        await (await fetched(connection.pk)).arefresh()
+    assert refreshes(jira) == 1
+
+
+async def test_refreshed_signal_and_arefresh(connection, jira) -> None:
+    received: list[JiraConnection] = []
+    signals.token_refreshed.connect(
+        lambda connection, **kw: received.append(connection), weak=False, dispatch_uid="async-r"
+    )
+    try:
+        mine = await fetched(connection.pk)
+        await mine.arefresh()
+    finally:
+        signals.token_refreshed.disconnect(dispatch_uid="async-r")
+    assert refreshes(jira) == 1
+    assert [c.pk for c in received] == [connection.pk]
+    assert mine.access_token == (await stored()).access_token != connection.access_token
+
+
+async def test_averify_updates_the_identity(connection, jira) -> None:
+    await JiraConnection.objects.filter(pk=connection.pk).aupdate(jira_name="old")
+    mine = await fetched(connection.pk)
+    await mine.averify()
+    assert (await stored()).jira_name == "alice"
+
+
+async def test_rate_limited_calls_wait_and_get_through(connection, jira, waits) -> None:
+    limit(jira, capacity=2, rate_limit_fill_rate=1, rate_limit_interval=1)
+    async with await (await fetched(connection.pk)).asession() as session:
+        statuses = [(await session.get(ISSUE)).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 200]
+    assert [record.status for record in api_records(jira)] == [200, 200, 429, 200, 429, 200]
+    assert waits == [1.0, 1.0]
+    assert refreshes(jira) == 0  # a 429 never refreshes
+
+
+async def test_retries_exhausted_return_jiras_429(connection, jira, waits) -> None:
+    limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_retry_after_zero=True)
+    async with await (await fetched(connection.pk)).asession() as session:
+        await session.get(ISSUE)
+        response = await session.get(ISSUE)
+    assert response.status_code == 429
+    assert waits == [1.0, 1.0, 1.0]
+    assert len(api_records(jira)) == 1 + 3 + 1
+
+
+async def test_a_post_is_never_retried(connection, jira, waits) -> None:
+    limit(jira, capacity=1, rate_limit_interval=3600)
+    async with await (await fetched(connection.pk)).asession() as session:
+        await session.get(ISSUE)
+        response = await session.post(
+            "rest/api/2/issue",
+            json={
+                "fields": {
+                    "project": {"key": "ACME"},
+                    "summary": "x",
+                    "issuetype": {"name": "Task"},
+                }
+            },
+        )
+    assert response.status_code == 429
+    assert waits == []
+
+
+async def test_rate_limited_401s_trip_the_storm_guard(connection, jira, waits) -> None:
+    limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_anonymous_401=True)
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(ISSUE)).status_code == 200
+        statuses = [(await session.get(ISSUE)).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    assert refreshes(jira) == 1
+    row = await stored()
+    assert row.refresh_paused_until is not None
+    assert jira.is_valid_refresh_token(row.refresh_token)
+
+
+async def test_a_body_in_memory_is_sent_again_after_a_401(connection, jira) -> None:
+    jira.expire_access_tokens()
+    async with await (await fetched(connection.pk)).asession() as session:
+        response = await session.post(
+            "rest/api/2/issue",
+            content=b'{"fields": {"project": {"key": "ACME"}, "summary": "y", '
+            b'"issuetype": {"name": "Task"}}}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 201, response.text
+    assert refreshes(jira) == 1
+
+
+async def test_a_streamed_body_is_not_sent_again(connection, jira) -> None:
+    jira.expire_access_tokens()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"fields": {"project": {"key": "ACME"}, '
+        yield b'"summary": "x", "issuetype": {"name": "Task"}}}'
+
+    async with await (await fetched(connection.pk)).asession() as session:
+        response = await session.post(
+            "rest/api/2/issue", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 401  # not resent half-read
+        assert (await session.get(MYSELF)).status_code == 200  # the token is fresh now
+    assert refreshes(jira) == 1
+
+
+async def test_the_bearer_never_leaves_the_origin(connection_factory) -> None:
+    connection = await sync_to_async(connection_factory)()
+    base = connection.link.base_url
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        url = str(request.url)
+        if url == f"{base}/rest/api/2/a":
+            return httpx.Response(302, headers={"Location": f"{base}/rest/api/2/b"})
+        if url == f"{base}/rest/api/2/away":
+            return httpx.Response(302, headers={"Location": "https://other.example.com/x"})
+        return httpx.Response(200, json={"url": url})
+
+    session = AsyncJiraSession(connection, transport=httpx.MockTransport(answer))
+    async with session:
+        await session.get("rest/api/2/a", follow_redirects=True)
+        await session.get("rest/api/2/away", follow_redirects=True)
+        await session.get("https://other.example.com/direct")
+    bearer = f"Bearer {connection.access_token}"
+    assert [r.headers.get("Authorization") for r in seen] == [bearer, bearer, bearer, None, None]
+    assert str(seen[3].url) == "https://other.example.com/x"
+
+
+async def test_session_refuses_the_event_loop(connection) -> None:
+    with pytest.raises(SyncSessionInAsyncContext, match=r"asession\(\)") as info:
+        connection.session()
+    assert isinstance(info.value, RuntimeError)
+
+
+async def test_a_cancelled_caller_does_not_lose_the_rotated_pair(connection, jira) -> None:
+    """Jira rotated the pair: the flight stores it even though its caller went away."""
+    await sync_to_async(expire)(connection)
+    jira.inject("token", "delay", delay=0.5)
+    mine = await fetched(connection.pk)
+    task = asyncio.ensure_future(mine.arefresh())
+    while jira.pending_faults():  # the token request reached Jira, which is answering slowly
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(200):
+        row = await stored()
+        if row.access_token != connection.access_token:
+            break
+        await asyncio.sleep(0.02)
+    assert jira.is_valid_refresh_token(row.refresh_token)
+    assert jira.is_valid_access_token(row.access_token)
+
+
+def test_the_app_imports_without_httpx() -> None:
+    code = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "import django; django.setup()\n"
+        "import jira_connect.models, jira_connect.session, jira_connect.views, jira_connect.admin\n"
+        "assert 'jira_connect.asession' not in sys.modules\n"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
