@@ -69,6 +69,9 @@ class JiraSession(requests.Session):
     ) -> requests.Response:
         url = self._absolute(url.decode() if isinstance(url, bytes) else url)
         kwargs.setdefault("timeout", app_settings.HTTP_TIMEOUT)
+        # Per request, or requests lets REQUESTS_CA_BUNDLE replace the link's own choice
+        # (verification off, or its private CA bundle); with verification on it still applies.
+        kwargs.setdefault("verify", self.verify)
         ours = _origin(url) == self._origin
         if not ours:
             return super().request(method, url, *args, **kwargs)
