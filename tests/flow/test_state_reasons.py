@@ -109,3 +109,13 @@ def test_the_newest_attempts_are_kept(browser, link, jira) -> None:
         start(browser, link)
     assert len(browser.session[state.SESSION_KEY]) == state.MAX_PENDING
     assert browser.get(local(jira.authorize(first))).status_code == 302
+
+
+def test_finishing_one_attempt_keeps_the_others(browser, link, jira) -> None:
+    """Two tabs: the first to come back must not throw away the second's attempt."""
+    first = local(jira.authorize(start(browser, link)))
+    second = local(jira.authorize(start(browser, link)))
+    assert browser.get(first).status_code == 302
+    JiraConnection.objects.all().delete()
+    assert browser.get(second).status_code == 302
+    assert JiraConnection.objects.count() == 1
