@@ -7,13 +7,12 @@ import json
 import pytest
 from django.core import serializers
 from django.core.management import call_command
-from django.db import connection as db
 from django.test import override_settings
 
 from jira_connect.exceptions import JiraConnectConfigurationError, SecretDecryptionError
 from jira_connect.fields import EncryptedTextField
 from jira_connect.models import JiraConnection, JiraLink
-from tests.core.test_encryption import OTHER_KEY
+from tests.core.test_encryption import OTHER_KEY, write_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +41,7 @@ def test_the_models_need_no_new_migration() -> None:
 def test_an_empty_string_in_the_column_reads_as_empty(connection_factory) -> None:
     """E.g. written by hand in SQL: an empty column is no secret, not an undecryptable one."""
     connection = connection_factory()
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {JiraConnection._meta.db_table} SET refresh_token = '' WHERE id = %s",
-            [connection.pk],
-        )
+    write_raw(JiraConnection, connection.pk, "refresh_token", "")
     assert JiraConnection.objects.get(pk=connection.pk).refresh_token == ""
 
 
@@ -67,7 +62,7 @@ def test_a_fixture_with_no_token_loads_as_no_token(link_factory, user_factory) -
         }
     ]
     [loaded] = serializers.deserialize("json", json.dumps(data))
-    assert loaded.object.access_token == ""
+    assert loaded.object.access_token == ""  # type: ignore[attr-defined]
     loaded.save()
     assert JiraConnection.objects.filter(pk=77, access_token__isnull=True).exists()
 

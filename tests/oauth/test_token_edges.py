@@ -79,7 +79,9 @@ def test_a_300_answer_is_a_redirect(rsps) -> None:  # noqa: F811
 
 def test_a_200_without_a_token_or_details_says_just_that(rsps) -> None:  # noqa: F811
     _answer(rsps, {"token_type": "bearer"})
-    assert str(_unavailable()) == "Jira answered the token request with HTTP 200 but no access token"
+    assert (
+        str(_unavailable()) == "Jira answered the token request with HTTP 200 but no access token"
+    )
 
 
 def test_a_long_error_code_is_cut_short(rsps) -> None:  # noqa: F811
