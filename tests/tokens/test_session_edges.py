@@ -392,3 +392,40 @@ def test_a_connection_known_to_need_reconnecting_says_so(connection) -> None:
     assert str(info.value) == "This Jira connection must be reconnected."
     assert info.value.connection is stored
     assert info.value.reconnect_url == "/jira/acme/connect/"
+
+
+# -- addresses -------------------------------------------------------------------------------
+
+
+def test_a_base_url_stored_with_a_trailing_slash_still_works(
+    jira_simulator_factory, linked
+) -> None:
+    """E.g. written by an older version or by hand; the context path is kept as it is."""
+    sandbox = jira_simulator_factory(context_path="/SANDBOX")
+    connection = linked(sandbox.base_url, simulator=sandbox)
+    type(connection.link).objects.filter(pk=connection.link.pk).update(
+        base_url=sandbox.base_url + "/"
+    )
+    stored = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    response = stored.session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert response.url == f"{sandbox.base_url}/rest/api/2/myself"
+
+
+def test_paths_are_sent_as_given(proxied, gateway) -> None:
+    session = proxied.session()
+    session.get("XRAY/rest/raven/1.0/status")
+    session.get("/rest/api/2/myself")
+    assert [seen.path for seen in gateway.seen] == [
+        "/jira/XRAY/rest/raven/1.0/status",
+        "/jira/rest/api/2/myself",
+    ]
+
+
+def test_positional_arguments_reach_requests(proxied, gateway, elsewhere) -> None:
+    session = proxied.session()
+    session.request("GET", "rest/api/2/myself", {"expand": "groups"})
+    assert gateway.seen[-1].path == "/jira/rest/api/2/myself?expand=groups"
+    other = elsewhere()
+    session.request("GET", f"{other.base_url}/status", {"q": "1"})
+    assert other.seen[-1].path == "/status?q=1"
