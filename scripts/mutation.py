@@ -165,8 +165,11 @@ def report(targets: list[Target], equivalent: dict[str, str], elapsed: dict[str,
             continue
         judged = {name for name in results if name in equivalent}
         killed = sum(1 for code in results.values() if code in KILLED)
+        unchecked = sum(1 for code in results.values() if code is None)
         alive = sorted(
-            name for name, code in results.items() if code not in KILLED and name not in judged
+            name
+            for name, code in results.items()
+            if code not in KILLED and code is not None and name not in judged
         )
         untested = sum(1 for name in alive if results[name] in NO_TESTS)
         counted = len(results) - len(judged)
@@ -175,6 +178,7 @@ def report(targets: list[Target], equivalent: dict[str, str], elapsed: dict[str,
         rows.append(
             f"| {target.name} | {len(results)} | {killed} | {len(judged)} | {len(alive)}"
             f" ({untested} untested) | {score:.1f}% | {took} |"
+            + (f" {unchecked} not run yet" if unchecked else "")
         )
         survivors += alive
         stale = [name for name in judged if results[name] in KILLED]

@@ -17,8 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def refused_with(response, message: str) -> None:
+    """Refused, and the page says exactly ``message`` (or, shortened, a part of it)."""
     assert response.status_code == 400
-    assert message in html.unescape(response.content.decode())
+    shown = response.context["message"]
+    assert shown == message if message.endswith(".") else message in shown
+    assert f'<p class="jc-error">{html.escape(shown)}</p>' in response.content.decode()
     assert not JiraConnection.objects.exists()
 
 
