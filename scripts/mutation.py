@@ -129,9 +129,15 @@ def prepare(target: Target) -> None:
     (target.workdir / "setup.cfg").write_text(setup_cfg + "\n" + "\n".join(lines) + "\n")
 
 
-def run(target: Target, jobs: int, survivors_only: bool, equivalent: dict[str, str]) -> float:
+def run(
+    target: Target,
+    jobs: int,
+    survivors_only: bool,
+    equivalent: dict[str, str],
+    only: list[str] | None = None,
+) -> float:
     prepare(target)
-    names = target.globs()
+    names = [name for name in only if target.counts(name)] if only else target.globs()
     if survivors_only:
         names = [
             name
@@ -217,6 +223,9 @@ def main() -> int:
     parser.add_argument(
         "--survivors", action="store_true", help="run only the last run's unjudged survivors"
     )
+    parser.add_argument(
+        "--mutants", nargs="+", metavar="NAME", help="run only these mutants (names or globs)"
+    )
     parser.add_argument("--report", action="store_true", help="print the last results; run none")
     parser.add_argument("--show", metavar="NAME", help="print one mutant's diff")
     args = parser.parse_args()
@@ -236,7 +245,7 @@ def main() -> int:
     elapsed: dict[str, float] = {}
     if not args.report:
         for target in chosen:
-            elapsed[target.name] = run(target, args.jobs, args.survivors, equivalent)
+            elapsed[target.name] = run(target, args.jobs, args.survivors, equivalent, args.mutants)
     return report(chosen, equivalent, elapsed)
 
 
