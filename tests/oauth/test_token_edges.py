@@ -116,3 +116,11 @@ def test_a_token_type_that_echoes_the_token_is_scrubbed(rsps) -> None:  # noqa: 
     with pytest.raises(JiraUnavailable) as info:
         _exchange()
     assert token not in str(info.value)
+
+
+def test_a_token_type_that_echoes_the_client_secret_is_scrubbed(rsps) -> None:  # noqa: F811
+    _answer(rsps, {"access_token": "tok-123", "token_type": f"mac {CLIENT_SECRET}"})
+    with pytest.raises(JiraUnavailable) as info:
+        _refresh()
+    assert CLIENT_SECRET not in str(info.value)
+    assert "mac" in str(info.value)
