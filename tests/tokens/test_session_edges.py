@@ -315,6 +315,34 @@ def test_an_upload_that_cannot_be_rewound_is_not_resent(proxied, gateway, jira) 
     assert len(gateway.requests_to("/attachments")) == 1
 
 
+def test_an_upload_streamed_from_a_download_is_not_resent(
+    proxied, gateway, jira, elsewhere
+) -> None:
+    """A download's .raw knows its position but cannot seek: Jira's 401 is the answer."""
+    download = requests.get(f"{elsewhere().base_url}/report.json", stream=True, timeout=5)
+    jira.expire_access_tokens()
+    files = {"file": ("report.json", download.raw)}
+    response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
+    assert response.status_code == 401
+    assert len(gateway.requests_to("/attachments")) == 1
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+class _Counting(_Unseekable):
+    """A reader that tells how much it has read but has no seek()."""
+
+    def tell(self) -> int:
+        return 0
+
+
+def test_an_upload_that_only_tells_its_position_is_not_resent(proxied, gateway, jira) -> None:
+    jira.expire_access_tokens()
+    files = {"file": ("report.txt", _Counting(REPORT))}
+    response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
+    assert response.status_code == 401
+    assert len(gateway.requests_to("/attachments")) == 1
+
+
 @pytest.mark.parametrize(
     "body",
     [
