@@ -457,3 +457,8 @@ def test_positional_arguments_reach_requests(proxied, gateway, elsewhere) -> Non
     other = elsewhere()
     session.request("GET", f"{other.base_url}/status", {"q": "1"})
     assert other.seen[-1].path == "/status?q=1"
+
+
+def test_a_url_given_as_bytes_works(connection) -> None:
+    response = connection.session().get(b"rest/api/2/myself")
+    assert response.json()["name"] == "alice"
