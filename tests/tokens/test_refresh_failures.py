@@ -103,3 +103,17 @@ def test_a_successful_refresh_is_logged(connection, caplog) -> None:
         connection.refresh()
     messages = [r.getMessage() for r in caplog.records if r.name == "jira_connect.lifecycle"]
     assert messages == [f"Refreshed the Jira tokens of connection {connection.pk}"]
+
+
+def test_a_grant_another_worker_found_revoked_is_not_refreshed(connection, jira) -> None:
+    """This object still says active; the row, read again under its lock, says reconnect."""
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        status=JiraConnection.Status.REAUTH_REQUIRED
+    )
+    with pytest.raises(ReauthorizationRequired) as info:
+        connection.refresh()
+    assert str(info.value) == "This Jira connection must be reconnected."
+    assert info.value.connection.pk == connection.pk
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert jira.token_requests(grant_type="refresh_token") == 0
