@@ -238,6 +238,9 @@ def _rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
         if seek is None or tell is None:
             return None
         try:
+            # A stream that knows its position but cannot go back (a download's .raw) says so.
+            if not getattr(body, "seekable", lambda: True)():
+                return None
             positions.append((body, tell()))
         except (OSError, ValueError):
             return None

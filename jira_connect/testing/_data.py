@@ -88,9 +88,23 @@ class Issue:
 
 
 @dataclass
+class Attachment:
+    """A file attached to an issue; `content` is every byte Jira received."""
+
+    id: str
+    issue_id: str
+    filename: str
+    mime_type: str
+    content: bytes
+    author: str
+    created: datetime
+
+
+@dataclass
 class DataSet:
     projects: dict[str, Project]
     issues: list[Issue]
+    attachments: list[Attachment] = field(default_factory=list)
 
     def project(self, key_or_id: str) -> Project | None:
         for project in self.projects.values():
@@ -112,6 +126,14 @@ class DataSet:
         issue = Issue(id=str(next_id), key=f"{project}-{number}", **values)
         self.issues.append(issue)
         return issue
+
+    def attachment(self, attachment_id: str) -> Attachment | None:
+        return next((item for item in self.attachments if item.id == attachment_id), None)
+
+    def add_attachment(self, **values: Any) -> Attachment:
+        attachment = Attachment(id=str(10000 + len(self.attachments)), **values)
+        self.attachments.append(attachment)
+        return attachment
 
 
 # (project, type, status, priority, assignee name or None, summary, day offset of the last update)
@@ -283,6 +305,18 @@ class Renderer:
             "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
             "name": name,
             "id": priority_id,
+        }
+
+    def attachment(self, attachment: Attachment) -> JSON:
+        return {
+            "self": f"{self.base}/rest/api/2/attachment/{attachment.id}",
+            "id": attachment.id,
+            "filename": attachment.filename,
+            "author": self._person(attachment.author),
+            "created": jira_datetime(attachment.created),
+            "size": len(attachment.content),
+            "mimeType": attachment.mime_type,
+            "content": f"{self.base}/secure/attachment/{attachment.id}/{attachment.filename}",
         }
 
     def _person(self, key: str | None) -> JSON | None:

@@ -6,6 +6,7 @@ or None for anonymous) and the granted scopes, and only knows what each endpoint
 
 from __future__ import annotations
 
+import email
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,8 +90,14 @@ class RestApi:
                 "POST": lambda: self.search(request),
             },
         }
-        methods = routes.get((head, bool(rest)))
-        if methods is None or "/" in rest:
+        routes[("attachment", True)] = {"GET": lambda: self.attachment(rest)}
+        issue_ref, _, below = rest.partition("/")
+        methods: dict[str, Callable[[], Response]] | None
+        if head == "issue" and below == "attachments":
+            methods = {"POST": lambda: self.add_attachments(request, issue_ref)}
+        else:
+            methods = routes.get((head, bool(rest)))
+        if methods is None or ("/" in rest and below != "attachments"):
             return json_response(404, {"message": f"null for uri: {endpoint}", "status-code": 404})
         handler = methods.get(request.method)
         if handler is None:
@@ -246,6 +253,39 @@ class RestApi:
             },
         )
 
+    def add_attachments(self, request: Request, key_or_id: str) -> Response:
+        """``POST issue/{key}/attachments``: multipart ``file`` parts, behind Jira's XSRF check."""
+        if (request.headers.get("x-atlassian-token") or "").lower() not in ("no-check", "nocheck"):
+            return Response(403, b"XSRF check failed", [("Content-Type", "text/plain")])
+        issue = self.context.data.issue(key_or_id)
+        if issue is None or issue.project not in self.visible_projects:
+            return _errors(404, [ISSUE_NOT_FOUND])
+        files = _multipart_files(request)
+        if not files:
+            return _errors(400, ["No file was attached: send multipart form data with 'file'."])
+        if self.context.caller is None:  # handle() only lets authenticated writes through
+            return unauthorized()
+        moment = datetime.fromtimestamp(self.context.now, timezone.utc)
+        added = [
+            self.context.data.add_attachment(
+                issue_id=issue.id,
+                filename=filename,
+                mime_type=mime_type,
+                content=content,
+                author=self.context.caller.key,
+                created=moment,
+            )
+            for filename, mime_type, content in files
+        ]
+        return json_response(200, [self.render.attachment(item) for item in added])
+
+    def attachment(self, attachment_id: str) -> Response:
+        attachment = self.context.data.attachment(attachment_id)
+        issue = self.context.data.issue(attachment.issue_id) if attachment else None
+        if attachment is None or issue is None or issue.project not in self.visible_projects:
+            return _errors(404, [f"The attachment with id '{attachment_id}' does not exist"])
+        return json_response(200, self.render.attachment(attachment))
+
     def search(self, request: Request) -> Response:
         if request.method == "POST":
             try:
@@ -352,3 +392,25 @@ def _named(ref: Any, choices: dict[str, str]) -> str | None:
         if str(ref.get("name", "")).lower() == name.lower() or str(ref.get("id", "")) == item_id:
             return name
     return None
+
+
+def _multipart_files(request: Request) -> list[tuple[str, str, bytes]]:
+    """The ``file`` parts of a multipart/form-data body: (filename, media type, bytes)."""
+    content_type = request.headers.get("content-type", "")
+    if request.media_type != "multipart/form-data":
+        return []
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.message_from_bytes(head + request.body)
+    files = []
+    for part in message.walk():
+        if part.get_param("name", header="content-disposition") != "file":
+            continue
+        content = part.get_payload(decode=True)
+        files.append(
+            (
+                part.get_filename() or "attachment",
+                part.get_content_type(),
+                content if isinstance(content, bytes) else b"",
+            )
+        )
+    return files

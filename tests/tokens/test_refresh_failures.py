@@ -1,0 +1,119 @@
+"""What a failed refresh leaves behind: the stored failure, the signal receivers get, the log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from jira_connect import signals
+from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
+from jira_connect.models import JiraConnection
+from tests.tokens.conftest import expire
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def failures():
+    """Every token_refresh_failed signal, as receivers get it (sent on commit)."""
+    received: list[dict[str, object]] = []
+    signals.token_refresh_failed.connect(
+        lambda **kw: received.append(kw), weak=False, dispatch_uid="failures"
+    )
+    yield received
+    signals.token_refresh_failed.disconnect(dispatch_uid="failures")
+
+
+def test_a_revoked_grant_is_stored_signalled_and_logged(
+    connection, jira, failures, caplog, django_capture_on_commit_callbacks
+) -> None:
+    jira.revoke(user="alice")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        caplog.at_level(logging.WARNING, logger="jira_connect.lifecycle"),
+        pytest.raises(ReauthorizationRequired) as info,
+    ):
+        connection.refresh()
+    assert str(info.value) == "Jira no longer accepts this connection: please reconnect."
+    assert info.value.connection.pk == connection.pk
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    stored = JiraConnection.objects.get()
+    assert stored.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert stored.last_error.startswith("invalid_grant")
+    assert stored.last_error_at is not None
+    [sent] = failures
+    assert sent["sender"] is JiraConnection
+    assert sent["connection"].pk == connection.pk
+    assert sent["reauth_required"] is True
+    assert isinstance(sent["error"], OAuthError)
+    [record] = [r for r in caplog.records if r.name == "jira_connect.lifecycle"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        f"Refreshing the Jira tokens of connection {connection.pk} failed (must reconnect): "
+        f"{stored.last_error}"
+    )
+
+
+def test_a_transient_failure_is_stored_signalled_and_logged(
+    connection, jira, failures, caplog, django_capture_on_commit_callbacks
+) -> None:
+    expire(connection)
+    jira.inject("token", "server_error")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        caplog.at_level(logging.WARNING, logger="jira_connect.lifecycle"),
+        pytest.raises(JiraUnavailable) as info,
+    ):
+        connection.refresh()
+    stored = JiraConnection.objects.get()
+    assert stored.status == JiraConnection.Status.ACTIVE
+    assert stored.last_error == str(info.value)
+    assert stored.last_error_at is not None
+    [sent] = failures
+    assert sent["sender"] is JiraConnection
+    assert sent["connection"].pk == connection.pk
+    assert sent["reauth_required"] is False
+    assert sent["error"] is info.value
+    [record] = [r for r in caplog.records if r.name == "jira_connect.lifecycle"]
+    assert record.getMessage() == (
+        f"Refreshing the Jira tokens of connection {connection.pk} failed: {stored.last_error}"
+    )
+
+
+def test_a_connection_without_refresh_token_must_reconnect(
+    connection, jira, failures, django_capture_on_commit_callbacks
+) -> None:
+    JiraConnection.objects.filter(pk=connection.pk).update(refresh_token="")
+    stored = JiraConnection.objects.select_related("link").get()
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ReauthorizationRequired) as info,
+    ):
+        stored.refresh()
+    assert str(info.value) == "Jira no longer accepts this connection: please reconnect."
+    assert JiraConnection.objects.get().last_error == "no refresh token"
+    [sent] = failures
+    assert sent["error"] is info.value  # no OAuth error to pass on: what the caller got
+    assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+def test_a_successful_refresh_is_logged(connection, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="jira_connect.lifecycle"):
+        connection.refresh()
+    messages = [r.getMessage() for r in caplog.records if r.name == "jira_connect.lifecycle"]
+    assert messages == [f"Refreshed the Jira tokens of connection {connection.pk}"]
+
+
+def test_a_grant_another_worker_found_revoked_is_not_refreshed(connection, jira) -> None:
+    """This object still says active; the row, read again under its lock, says reconnect."""
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        status=JiraConnection.Status.REAUTH_REQUIRED
+    )
+    with pytest.raises(ReauthorizationRequired) as info:
+        connection.refresh()
+    assert str(info.value) == "This Jira connection must be reconnected."
+    assert info.value.connection.pk == connection.pk
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert jira.token_requests(grant_type="refresh_token") == 0

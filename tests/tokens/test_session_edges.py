@@ -1,0 +1,464 @@
+"""connection.session() at its edges: proxies in front of Jira, TLS, uploads resent after a
+refresh, other hosts and redirects, and what a user is told when they must reconnect."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from django.test import override_settings
+from django.utils import timezone
+
+from jira_connect import __version__
+from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.models import JiraConnection
+from tests.conftest import jira_connect_settings
+from tests.flow.conftest import CALLBACK
+from tests.tokens.conftest import expire
+from tests.tokens.gateway import Gateway, Reply
+
+pytestmark = pytest.mark.django_db
+
+NO_CHECK = {"X-Atlassian-Token": "no-check"}
+REPORT = b"line one\r\nline two\r\n" + bytes(range(256)) * 4
+ATTACH = "rest/api/2/issue/ACME-1/attachments"
+
+
+@pytest.fixture
+def gateway(jira) -> Iterator[Gateway]:
+    """A reverse proxy in front of the simulator; links made with `linked` go through it."""
+    proxy = Gateway(upstream=f"http://127.0.0.1:{jira.port}").start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Callable[[], Gateway]]:
+    """Other hosts, which answer every request themselves."""
+    started: list[Gateway] = []
+
+    def make() -> Gateway:
+        host = Gateway().start()
+        started.append(host)
+        return host
+
+    yield make
+    for host in started:
+        host.stop()
+
+
+@pytest.fixture
+def linked(jira, link_factory, user_factory):
+    """A connection with real tokens from `jira`, whose link has the given base URL."""
+
+    def make(base_url: str, simulator=None, **link_fields) -> JiraConnection:
+        sim = simulator or jira
+        client = sim.register_client(redirect_uri=CALLBACK, scope="WRITE", name="Example site")
+        link = link_factory(
+            base_url=base_url,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            scope="WRITE",
+            **link_fields,
+        )
+        tokens = sim.issue_tokens(client.client_id, user="alice")
+        connection = JiraConnection.objects.create(
+            link=link,
+            user=user_factory(),
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
+            redirect_uri=CALLBACK,
+            scope="WRITE",
+            jira_key="JIRAUSER10000",
+            jira_name="alice",
+        )
+        return JiraConnection.objects.select_related("link").get(pk=connection.pk)
+
+    return make
+
+
+@pytest.fixture
+def proxied(gateway, linked) -> JiraConnection:
+    return linked(f"{gateway.base_url}/jira")
+
+
+# -- which answers mean "the token was not accepted" ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(401, b"<html><h1>401 Authorization Required</h1></html>"),
+        Reply(401, b'{"message":"Unauthorized"}', (("Content-Type", "application/json"),)),
+    ],
+)
+def test_a_proxys_401_without_jiras_header_refreshes_and_retries(
+    proxied, gateway, jira, reply
+) -> None:
+    gateway.replies.append(reply)  # no X-AUSERNAME: the gateway answered, not Jira
+    response = proxied.session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert response.json()["name"] == "alice"
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    first, second = gateway.requests_to("/myself")
+    assert first.headers["authorization"] != second.headers["authorization"]
+    assert second.headers["authorization"] == f"Bearer {JiraConnection.objects.get().access_token}"
+
+
+def test_a_proxy_that_drops_jiras_headers_still_gets_a_refresh(proxied, gateway, jira) -> None:
+    gateway.strip = {"x-ausername"}
+    jira.expire_access_tokens()
+    response = proxied.session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 407, 429, 500, 502])
+def test_other_refusals_are_answered_as_they_are(proxied, gateway, jira, status) -> None:
+    gateway.replies.append(Reply(status, b"refused by the gateway"))
+    response = proxied.session().get("rest/api/2/myself")
+    assert response.status_code == status
+    assert response.content == b"refused by the gateway"
+    assert jira.token_requests() == 0
+    assert len(gateway.requests_to("/myself")) == 1
+
+
+def test_jiras_own_403_is_not_a_rejected_token(proxied, gateway, jira) -> None:
+    """Jira's XSRF check refuses an upload without X-Atlassian-Token, as the user (not anonymous)."""
+    response = proxied.session().post(ATTACH, files={"file": ("a.txt", b"x")})
+    assert response.status_code == 403
+    assert response.text == "XSRF check failed"
+    assert jira.token_requests() == 0
+    assert len(gateway.requests_to("/attachments")) == 1
+
+
+# -- expiry ----------------------------------------------------------------------------------
+
+
+def test_a_session_that_refreshed_refreshes_early_again(connection, jira) -> None:
+    """The new token's expiry is remembered: it too is refreshed before it runs out."""
+    jira.configure(access_token_ttl=90)
+    expire(connection)
+    with override_settings(JIRA_CONNECT=jira_connect_settings(REFRESH_LEEWAY=120)):
+        session = connection.session()
+        assert session.get("rest/api/2/myself").status_code == 200
+        assert jira.token_requests(grant_type="refresh_token") == 1
+        # 90 s left is within the 120 s leeway: refreshed before the call, not after a 401.
+        assert session.get("rest/api/2/myself").status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 2
+    assert all(record.status == 200 for record in jira.requests if record.target == "api")
+
+
+def test_a_refreshed_token_with_time_left_is_used_as_it_is(connection, jira) -> None:
+    expire(connection)
+    session = connection.session()
+    for _ in range(3):
+        assert session.get("rest/api/2/myself").status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+# -- TLS options of the link ------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_jira(jira_simulator_factory):
+    return jira_simulator_factory(tls=True, context_path="/jira")
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_tls_verification_off_accepts_jiras_certificate(tls_jira, linked, monkeypatch) -> None:
+    # Servers often set REQUESTS_CA_BUNDLE; it must not override the link's own choice.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    connection = linked(tls_jira.base_url, simulator=tls_jira, verify_tls=False)
+    response = connection.session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert response.json()["name"] == "alice"
+
+
+def test_a_private_ca_bundle_on_the_link_is_used(tls_jira, linked, monkeypatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    bundle = Path(tls_jira.ca_cert_path).read_text()
+    connection = linked(tls_jira.base_url, simulator=tls_jira, ca_bundle=bundle)
+    assert connection.session().get("rest/api/2/myself").json()["name"] == "alice"
+    # Refreshing goes to Jira with the same bundle.
+    tls_jira.expire_access_tokens()
+    assert connection.session().get("rest/api/2/myself").status_code == 200
+    assert tls_jira.token_requests(grant_type="refresh_token") == 1
+
+
+@pytest.mark.parametrize("bundle", ["none", "another CA"])
+def test_a_certificate_from_an_unknown_ca_is_refused(
+    tls_jira, linked, jira_simulator_factory, monkeypatch, bundle
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    ca_bundle = ""
+    if bundle == "another CA":
+        ca_bundle = Path(jira_simulator_factory(tls=True).ca_cert_path).read_text()
+    connection = linked(tls_jira.base_url, simulator=tls_jira, ca_bundle=ca_bundle)
+    with pytest.raises(requests.exceptions.SSLError):
+        connection.session().get("rest/api/2/myself")
+    assert tls_jira.api_requests() == 0
+
+
+# -- what reaches Jira -------------------------------------------------------------------------
+
+
+def test_the_callers_headers_reach_jira(proxied, gateway, jira) -> None:
+    session = proxied.session()
+    response = session.post(
+        ATTACH, headers={**NO_CHECK, "X-Request-Id": "r-42"}, files={"file": ("a.txt", b"hi")}
+    )
+    assert response.status_code == 200, response.text
+    [seen] = gateway.requests_to("/attachments")
+    assert seen.headers["x-atlassian-token"] == "no-check"
+    assert seen.headers["x-request-id"] == "r-42"
+    assert seen.headers["authorization"] == f"Bearer {proxied.access_token}"
+
+
+def test_every_request_asks_for_json_and_names_the_app(proxied, gateway) -> None:
+    proxied.session().get("rest/api/2/myself")
+    [seen] = gateway.requests_to("/myself")
+    assert seen.headers["accept"] == "application/json"
+    assert seen.headers["user-agent"] == f"django-jira-connect/{__version__}"
+
+
+def _files(form: str, name: str, stream: io.BytesIO):
+    return {
+        "dict of 3-tuples": {"file": (name, stream, "text/plain")},
+        "dict of 2-tuples": {"file": (name, stream)},
+        "dict of files": {"file": stream},
+        "list of 3-tuples": [("file", (name, stream, "text/plain"))],
+        "list of files": [("file", stream)],
+    }[form]
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["dict of 3-tuples", "dict of 2-tuples", "dict of files", "list of 3-tuples", "list of files"],
+)
+def test_an_upload_is_resent_whole_after_a_refresh(proxied, gateway, jira, form) -> None:
+    jira.expire_access_tokens()  # Jira rejects the token though it looks valid here
+    stream = io.BytesIO(REPORT)
+    response = proxied.session().post(
+        ATTACH, headers=NO_CHECK, files=_files(form, "report.txt", stream)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()[0]["size"] == len(REPORT)
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    first, second = gateway.requests_to("/attachments")
+    assert REPORT in first.body
+    assert REPORT in second.body
+
+
+def test_an_upload_and_form_fields_together(proxied, gateway, jira) -> None:
+    jira.expire_access_tokens()
+    stream = io.BytesIO(REPORT)
+    response = proxied.session().post(
+        ATTACH,
+        headers=NO_CHECK,
+        data={"comment": "nightly"},
+        files={"file": ("report.txt", stream, "text/plain")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()[0]["size"] == len(REPORT)
+
+
+def test_an_upload_resumes_where_the_caller_left_the_file(proxied, jira) -> None:
+    jira.expire_access_tokens()
+    stream = io.BytesIO(b"HEADER:" + REPORT)
+    stream.seek(len(b"HEADER:"))  # the caller sends the rest
+    response = proxied.session().post(
+        ATTACH, headers=NO_CHECK, files={"file": ("report.txt", stream)}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()[0]["size"] == len(REPORT)
+
+
+def test_an_upload_from_a_pipe_is_not_resent_half_read(proxied, gateway, jira) -> None:
+    jira.expire_access_tokens()
+    read_end, write_end = os.pipe()
+    os.write(write_end, REPORT)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:  # has seek() and tell(), which fail
+        session = proxied.session()
+        response = session.post(ATTACH, headers=NO_CHECK, files={"file": ("report.txt", pipe)})
+    assert response.status_code == 401  # Jira's answer, not a second, empty upload
+    assert len(gateway.requests_to("/attachments")) == 1
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    assert session.get("rest/api/2/myself").status_code == 200  # the token is fresh now
+
+
+class _Unseekable:
+    """A file-like object that can only be read: a socket's makefile(), a decompressor."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+
+def test_an_upload_that_cannot_be_rewound_is_not_resent(proxied, gateway, jira) -> None:
+    jira.expire_access_tokens()
+    files = {"file": ("report.txt", _Unseekable(REPORT))}
+    response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
+    assert response.status_code == 401
+    assert len(gateway.requests_to("/attachments")) == 1
+
+
+def test_an_upload_streamed_from_a_download_is_not_resent(
+    proxied, gateway, jira, elsewhere
+) -> None:
+    """A download's .raw knows its position but cannot seek: Jira's 401 is the answer."""
+    download = requests.get(f"{elsewhere().base_url}/report.json", stream=True, timeout=5)
+    jira.expire_access_tokens()
+    files = {"file": ("report.json", download.raw)}
+    response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
+    assert response.status_code == 401
+    assert len(gateway.requests_to("/attachments")) == 1
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+class _Counting(_Unseekable):
+    """A reader that tells how much it has read but has no seek()."""
+
+    def tell(self) -> int:
+        return 0
+
+
+def test_an_upload_that_only_tells_its_position_is_not_resent(proxied, gateway, jira) -> None:
+    jira.expire_access_tokens()
+    files = {"file": ("report.txt", _Counting(REPORT))}
+    response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
+    assert response.status_code == 401
+    assert len(gateway.requests_to("/attachments")) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": b'{"jql": "project = ACME"}'},
+        {"data": '{"jql": "project = ACME"}'},
+        {"data": bytearray(b'{"jql": "project = ACME"}')},
+        {"json": {"jql": "project = ACME"}},
+        {"data": {"jql": "project = ACME"}},
+        {"data": [("jql", "project = ACME")]},
+        {"data": (("jql", "project = ACME"),)},
+    ],
+    ids=["bytes", "str", "bytearray", "json", "form dict", "form list", "form tuple"],
+)
+def test_plain_bodies_are_resent_as_they_were(proxied, gateway, jira, body) -> None:
+    jira.expire_access_tokens()
+    response = proxied.session().post("rest/api/2/search", **body)
+    assert response.status_code != 401
+    first, second = gateway.requests_to("/search")
+    assert first.body == second.body
+    assert b"ACME" in second.body
+
+
+# -- other hosts and redirects --------------------------------------------------------------
+
+
+def test_requests_to_another_host_keep_their_arguments(proxied, elsewhere) -> None:
+    other = elsewhere()
+    response = proxied.session().get(
+        f"{other.base_url}/status", params={"q": "1"}, headers={"X-Trace": "t-1"}
+    )
+    assert response.json()["path"] == "/status?q=1"
+    [seen] = other.seen
+    assert seen.headers["x-trace"] == "t-1"
+    assert "authorization" not in seen.headers
+
+
+def test_a_second_hop_away_from_jira_carries_no_token(proxied, gateway, elsewhere) -> None:
+    one, two = elsewhere(), elsewhere()
+    gateway.redirects["/jira/rest/api/2/away"] = f"{one.base_url}/first"
+    one.redirects["/first"] = f"{two.base_url}/second"
+    response = proxied.session().get("rest/api/2/away")
+    assert response.status_code == 200
+    assert json.loads(response.content)["path"] == "/second"
+    assert gateway.requests_to("/away")[0].headers["authorization"].startswith("Bearer ")
+    assert "authorization" not in one.seen[0].headers
+    assert "authorization" not in two.seen[0].headers
+
+
+def test_a_redirect_within_jira_keeps_the_token(proxied, gateway, jira) -> None:
+    gateway.redirects["/jira/rest/api/2/me"] = f"{gateway.base_url}/jira/rest/api/2/myself"
+    response = proxied.session().get("rest/api/2/me")
+    assert response.json()["name"] == "alice"
+    assert jira.token_requests() == 0
+
+
+# -- having to reconnect --------------------------------------------------------------------
+
+
+def test_a_revoked_grant_says_so_and_names_the_connection(connection, jira) -> None:
+    jira.revoke(user="alice")
+    with pytest.raises(ReauthorizationRequired) as info:
+        connection.session().get("rest/api/2/myself")
+    assert str(info.value) == "Jira no longer accepts this connection: please reconnect."
+    assert info.value.connection.pk == connection.pk
+    assert info.value.connection.status == JiraConnection.Status.REAUTH_REQUIRED
+
+
+def test_a_connection_known_to_need_reconnecting_says_so(connection) -> None:
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        status=JiraConnection.Status.REAUTH_REQUIRED
+    )
+    stored = JiraConnection.objects.select_related("link").get()
+    with pytest.raises(ReauthorizationRequired) as info:
+        stored.session().get("rest/api/2/myself")
+    assert str(info.value) == "This Jira connection must be reconnected."
+    assert info.value.connection is stored
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+
+
+# -- addresses -------------------------------------------------------------------------------
+
+
+def test_a_base_url_stored_with_a_trailing_slash_still_works(
+    jira_simulator_factory, linked
+) -> None:
+    """E.g. written by an older version or by hand; the context path is kept as it is."""
+    sandbox = jira_simulator_factory(context_path="/SANDBOX")
+    connection = linked(sandbox.base_url, simulator=sandbox)
+    type(connection.link).objects.filter(pk=connection.link.pk).update(
+        base_url=sandbox.base_url + "/"
+    )
+    stored = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    response = stored.session().get("rest/api/2/myself")
+    assert response.status_code == 200
+    assert response.url == f"{sandbox.base_url}/rest/api/2/myself"
+
+
+def test_paths_are_sent_as_given(proxied, gateway) -> None:
+    session = proxied.session()
+    session.get("XRAY/rest/raven/1.0/status")
+    session.get("/rest/api/2/myself")
+    assert [seen.path for seen in gateway.seen] == [
+        "/jira/XRAY/rest/raven/1.0/status",
+        "/jira/rest/api/2/myself",
+    ]
+
+
+def test_positional_arguments_reach_requests(proxied, gateway, elsewhere) -> None:
+    session = proxied.session()
+    session.request("GET", "rest/api/2/myself", {"expand": "groups"})
+    assert gateway.seen[-1].path == "/jira/rest/api/2/myself?expand=groups"
+    other = elsewhere()
+    session.request("GET", f"{other.base_url}/status", {"q": "1"})
+    assert other.seen[-1].path == "/status?q=1"
+
+
+def test_a_url_given_as_bytes_works(connection) -> None:
+    response = connection.session().get(b"rest/api/2/myself")
+    assert response.json()["name"] == "alice"
