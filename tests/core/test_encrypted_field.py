@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from jira_connect.exceptions import JiraConnectConfigurationError, SecretDecryptionError
-from jira_connect.fields import EncryptedTextField
+from jira_connect.fields import EncryptedTextField, require_readable
 from jira_connect.models import JiraConnection, JiraLink
 from tests.core.test_encryption import OTHER_KEY, write_raw
 
@@ -81,11 +81,10 @@ def test_the_error_without_keys_says_what_to_do(link_factory) -> None:
 
 def test_the_error_for_an_unreadable_secret_says_why(link_factory) -> None:
     link = link_factory()
-    with (
-        override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}),
-        pytest.raises(SecretDecryptionError) as info,
-    ):
-        JiraLink.objects.get(pk=link.pk)
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}):
+        secret = JiraLink.objects.get(pk=link.pk).client_secret  # loads: pages keep working
+        with pytest.raises(SecretDecryptionError) as info:
+            require_readable(secret)  # what using it does
     assert str(info.value) == (
         'A stored Jira secret cannot be decrypted with any key in JIRA_CONNECT["ENCRYPTION_KEYS"]. '
         "Was a key removed before `manage.py jira_connect_rotate_keys` had re-encrypted every "

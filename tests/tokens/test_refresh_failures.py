@@ -31,7 +31,7 @@ def test_a_revoked_grant_is_stored_signalled_and_logged(
     jira.revoke(user="alice")
     with (
         django_capture_on_commit_callbacks(execute=True),
-        caplog.at_level(logging.WARNING, logger="jira_connect.lifecycle"),
+        caplog.at_level(logging.WARNING, logger="jira_connect.refreshing"),
         pytest.raises(ReauthorizationRequired) as info,
     ):
         connection.refresh()
@@ -47,10 +47,10 @@ def test_a_revoked_grant_is_stored_signalled_and_logged(
     assert sent["connection"].pk == connection.pk
     assert sent["reauth_required"] is True
     assert isinstance(sent["error"], OAuthError)
-    [record] = [r for r in caplog.records if r.name == "jira_connect.lifecycle"]
+    [record] = [r for r in caplog.records if r.name == "jira_connect.refreshing"]
     assert record.levelno == logging.WARNING
     assert record.getMessage() == (
-        f"Refreshing the Jira tokens of connection {connection.pk} failed (must reconnect): "
+        f"Refreshing the Jira tokens of connection {connection.pk} failed (reauth): "
         f"{stored.last_error}"
     )
 
@@ -62,7 +62,7 @@ def test_a_transient_failure_is_stored_signalled_and_logged(
     jira.inject("token", "server_error")
     with (
         django_capture_on_commit_callbacks(execute=True),
-        caplog.at_level(logging.WARNING, logger="jira_connect.lifecycle"),
+        caplog.at_level(logging.WARNING, logger="jira_connect.refreshing"),
         pytest.raises(JiraUnavailable) as info,
     ):
         connection.refresh()
@@ -75,9 +75,9 @@ def test_a_transient_failure_is_stored_signalled_and_logged(
     assert sent["connection"].pk == connection.pk
     assert sent["reauth_required"] is False
     assert sent["error"] is info.value
-    [record] = [r for r in caplog.records if r.name == "jira_connect.lifecycle"]
+    [record] = [r for r in caplog.records if r.name == "jira_connect.refreshing"]
     assert record.getMessage() == (
-        f"Refreshing the Jira tokens of connection {connection.pk} failed: {stored.last_error}"
+        f"Refreshing the Jira tokens of connection {connection.pk} failed (transient): {stored.last_error}"
     )
 
 
@@ -99,9 +99,9 @@ def test_a_connection_without_refresh_token_must_reconnect(
 
 
 def test_a_successful_refresh_is_logged(connection, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="jira_connect.lifecycle"):
+    with caplog.at_level(logging.INFO, logger="jira_connect.refreshing"):
         connection.refresh()
-    messages = [r.getMessage() for r in caplog.records if r.name == "jira_connect.lifecycle"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "jira_connect.refreshing"]
     assert messages == [f"Refreshed the Jira tokens of connection {connection.pk}"]
 
 
