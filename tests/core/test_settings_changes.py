@@ -15,7 +15,7 @@ from django.core.signals import setting_changed
 from django.test import override_settings
 
 from jira_connect import crypto
-from jira_connect.conf import app_settings
+from jira_connect.conf import Timeout, app_settings
 from jira_connect.exceptions import JiraConnectConfigurationError, SecretDecryptionError
 from tests.conftest import jira_connect_settings
 
@@ -23,14 +23,18 @@ KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
 
 
+def timeout() -> Timeout:
+    return app_settings.HTTP_TIMEOUT
+
+
 def test_a_kept_value_gives_way_to_override_settings_at_once() -> None:
-    assert app_settings.HTTP_TIMEOUT == 10.0  # read, and kept
+    assert timeout() == 10.0  # read, and kept
     with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=(3, 7))):
-        assert app_settings.HTTP_TIMEOUT == (3.0, 7.0)
+        assert timeout() == (3.0, 7.0)
         with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=4)):
-            assert app_settings.HTTP_TIMEOUT == 4.0
-        assert app_settings.HTTP_TIMEOUT == (3.0, 7.0)
-    assert app_settings.HTTP_TIMEOUT == 10.0
+            assert timeout() == 4.0
+        assert timeout() == (3.0, 7.0)
+    assert timeout() == 10.0
 
 
 def test_an_invalid_value_fails_at_once_and_on_every_read() -> None:
