@@ -4,25 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("jira_connect", "0001_initial"),
+        ('jira_connect', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="jiraconnection",
-            name="last_failure_kind",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("configuration", "Configuration"),
-                    ("credentials", "Rejected client credentials"),
-                    ("transient", "Transient"),
-                    ("reauth", "Must reconnect"),
-                ],
-                help_text="Blank when the last refresh succeeded.",
-                max_length=20,
-                verbose_name="kind of last failure",
-            ),
+            model_name='jiraconnection',
+            name='last_failure_kind',
+            field=models.CharField(blank=True, choices=[('configuration', 'Configuration'), ('credentials', 'Rejected client credentials'), ('transient', 'Transient'), ('reauth', 'Must reconnect')], help_text='Blank when the last refresh succeeded.', max_length=20, verbose_name='kind of last failure'),
         ),
     ]
