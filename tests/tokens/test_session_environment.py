@@ -168,6 +168,28 @@ def test_a_call_may_name_its_own_no_proxy(
     assert len(proxy.forwarded) == 1
 
 
+def test_proxies_set_on_the_session_or_the_call_apply(
+    clean_environment, proxy, plain_jira, user_factory
+) -> None:
+    session = connected(plain_jira, user_factory).session()
+    assert session.get("rest/api/2/myself", proxies={"http": proxy.url}).status_code == 200
+    session.proxies = {"http": proxy.url}
+    assert session.get("rest/api/2/myself").status_code == 200
+    session.trust_env = False
+    assert session.get("rest/api/2/myself").status_code == 200
+    assert len(proxy.forwarded) == 3
+
+
+def test_without_trust_env_the_environment_is_left_alone(
+    clean_environment, proxy, plain_jira, user_factory
+) -> None:
+    clean_environment.setenv("HTTP_PROXY", proxy.url)
+    session = connected(plain_jira, user_factory).session()
+    session.trust_env = False
+    assert session.get("rest/api/2/myself").status_code == 200
+    assert proxy.forwarded == []
+
+
 @pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
 def test_a_ca_bundle_from_the_environment_verifies_a_link_without_its_own(
     clean_environment, tls_jira, user_factory, variable
