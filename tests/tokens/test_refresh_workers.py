@@ -20,6 +20,7 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.django_db(transaction=True)  # worker threads read with connections of their own
 @pytest.mark.parametrize("workers", [[], ["--workers", "auto"]])
 def test_auto_is_the_default_and_refreshes(grant, jira, workers) -> None:
     for _ in range(3):
