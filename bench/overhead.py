@@ -260,6 +260,7 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
                     spread.text(ratio),
                     f"≤ {target:.2f}x",
                     spread.median <= target,
+                    timing=True,
                 )
             )
     result.tables.append(Table(("server", "ratio", "measured", "target"), ratio_rows))

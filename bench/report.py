@@ -58,6 +58,9 @@ class Check:
     figure: str
     target: str
     passed: bool
+    #: A speed figure: meaningful only at full size on a quiet machine, so a ``--quick`` run
+    #: reports it without failing on it (counts, memory and correctness always count).
+    timing: bool = False
 
 
 @dataclass(frozen=True)
