@@ -5,8 +5,9 @@ connection, with the same headers (Authorization, Accept, User-Agent) and timeou
 ``connection.session()`` as it ships (requests' default ``trust_env=True``), the same with
 ``trust_env=False``, and a bare ``requests.Session`` with each ``trust_env``. Like is compared
 with like (same ``trust_env``), and the session as shipped with DESIGN §5's baseline (a bare
-session with ``trust_env=False``). Calls run in short interleaved rounds whose order alternates,
-so drift and other work on the machine fall on every client alike; a figure is the ratio of
+session with ``trust_env=False``). Calls run in short interleaved rounds, ordered so that every
+client takes every position and follows every other client equally often, so drift, other work
+on the machine and one client's effect on the next fall on every client alike; a figure is the ratio of
 median per-call times, measured in ``RUNS`` separate runs, published as their median with the
 min and max beside it. All of it at two server speeds: loopback as fast as the simulator answers,
 and with 20 ms added to every API answer, a Jira on the network.
@@ -111,25 +112,36 @@ def timed_calls(call: Callable[[], requests.Response], count: int) -> list[int]:
     return times
 
 
+def balanced_orders(count: int) -> list[list[int]]:
+    """A Williams square: ``count`` orders of ``count`` clients (``count`` even) in which every
+    client takes every position once and follows every other client exactly once.
+
+    So neither a position in the round nor the client that ran just before (a bare session with
+    ``trust_env=True`` scans the environment, and leaves the caches colder than the others) can
+    favour one client over another.
+    """
+    first = [0]
+    for step in range(1, count):
+        first.append((step + 1) // 2 if step % 2 else count - step // 2)
+    return [[(client + shift) % count for client in first] for shift in range(count)]
+
+
 def interleaved(
     sides: dict[str, Callable[[], requests.Response]], *, rounds: int, calls: int, warm_up: int
 ) -> dict[str, list[int]]:
-    """Each round, ``calls`` calls on each side, the order rotating; nanoseconds per call, by
-    side. The garbage collector is paused while timing (every side alike)."""
+    """Each round, ``calls`` calls on each side, in the orders of a Williams square; nanoseconds
+    per call, by side. The garbage collector is paused while timing (every side alike)."""
     samples: dict[str, list[int]] = {name: [] for name in sides}
     for call in sides.values():
         timed_calls(call, warm_up)  # connection pools, the simulator's handler threads
     names = list(sides)
+    orders = balanced_orders(len(names))
     gc.collect()
     gc.disable()
     try:
         for number in range(rounds):
-            shift = number % len(names)
-            order = names[shift:] + names[:shift]
-            if number % 2:
-                order.reverse()
-            for name in order:
-                samples[name] += timed_calls(sides[name], calls)
+            for index in orders[number % len(orders)]:
+                samples[names[index]] += timed_calls(sides[names[index]], calls)
     finally:
         gc.enable()
     return samples
@@ -224,7 +236,8 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
             f"{first[0].calls} calls per client on loopback ({first[0].rounds * first[0].calls:,} "
             f"each), {first[1].rounds} rounds of {first[1].calls} with {LATENCY * 1000:.0f} ms "
             f"added to every API answer (the simulator's `delay` fault: a Jira on the network), "
-            f"interleaved, the order rotating each round, after warm-up calls, with the garbage "
+            f"interleaved in the orders of a Williams square (every client in every position, and "
+            f"after every other client, equally often), after warm-up calls, with the garbage "
             f"collector paused. A ratio is of the median per-call times within a run; the figure "
             f"is the median of {RUNS} runs, with their min and max. Database queries are counted "
             f"with `CaptureQueriesContext` over 300 more calls while the token is valid. The "
