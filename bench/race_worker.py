@@ -1,4 +1,4 @@
-"""One process of the 64-caller race: THREADS threads call Jira through one stored connection.
+"""One process of a race: THREADS threads call Jira through one stored connection.
 
 Run by ``bench.race`` as ``python -m bench.race_worker CONTENDER PK THREADS`` with
 DJANGO_SETTINGS_MODULE and DATABASE_URL set. Each thread reads the connection from the

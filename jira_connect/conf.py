@@ -1,10 +1,15 @@
 """The app's settings: one dict, ``settings.JIRA_CONNECT``, read live.
 
-Every access goes back to ``django.conf.settings``, so ``override_settings``
-works in tests and nothing is snapshotted at import time. Each property
-validates its value and raises ``JiraConnectConfigurationError`` naming the
-exact key, so a typo surfaces as a clear message (and as a system check
-error, see ``checks.py``) instead of a confusing failure deep in a request.
+Each property validates its value and raises ``JiraConnectConfigurationError``
+naming the exact key, so a typo surfaces as a clear message (and as a system
+check error, see ``checks.py``) instead of a confusing failure deep in a
+request.
+
+Validated values are kept until Django's ``setting_changed`` signal says
+``JIRA_CONNECT`` changed (``override_settings``, pytest-django's ``settings``
+fixture), so a call to Jira does not re-validate the dict on every request,
+and a change still takes effect at once. Nothing is snapshotted at import
+time; an invalid value is never kept, so it fails on every read.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from jira_connect.exceptions import JiraConnectConfigurationError
@@ -45,10 +51,63 @@ def key_name(key: str) -> str:
     return f'{SETTING_NAME}["{key}"]'
 
 
+_T = TypeVar("_T")
+_NOTHING = object()
+#: Where ``django.conf.settings`` (a ``LazySettings``) keeps each setting it has served, to
+#: serve it again without a Python-level lookup; emptied whenever the settings are replaced
+#: (``override_settings``) and updated when one is set or deleted. Read first, with a plain
+#: ``getattr`` when the setting is not there: half the cost of a call's settings reads.
+_SERVED: dict[str, Any] = object.__getattribute__(django_settings, "__dict__")
+
+
+class _Kept(Generic[_T]):
+    """A validated setting, kept until ``JIRA_CONNECT`` changes (used like ``@property``).
+
+    Kept values belong to the setting object they were read from: another
+    object (``override_settings``, or pytest-django's ``del settings.X``, which
+    sends no ``setting_changed``) starts afresh, and so does the signal. A
+    value that fails validation is never kept.
+    """
+
+    def __init__(self, getter: Callable[[JiraConnectSettings], _T]) -> None:
+        self._getter = getter
+        self._name = getter.__name__
+        self.__doc__ = getter.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> _Kept[_T]: ...
+
+    @overload
+    def __get__(self, instance: JiraConnectSettings, owner: type[Any]) -> _T: ...
+
+    def __get__(self, instance: JiraConnectSettings | None, owner: type[Any]) -> _T | _Kept[_T]:
+        if instance is None:
+            return self
+        source = _SERVED.get(SETTING_NAME, _NOTHING)
+        if source is _NOTHING:
+            source = getattr(django_settings, SETTING_NAME, None)
+        source_of_store, store = instance._store
+        if source_of_store is not source:
+            store = {}
+            instance._store = (source, store)
+        try:
+            return store[self._name]  # type: ignore[no-any-return]
+        except KeyError:
+            value = store[self._name] = self._getter(instance)
+            return value
+
+
 class JiraConnectSettings:
     """Typed, validated, live view of ``settings.JIRA_CONNECT``."""
 
-    @property
+    def __init__(self) -> None:
+        self._store: tuple[object, dict[str, Any]] = (_NOTHING, {})
+
+    def reset(self) -> None:
+        """Forget the validated values: the next read takes the setting afresh."""
+        self._store = (_NOTHING, {})
+
+    @_Kept
     def raw(self) -> Mapping[str, Any]:
         value = getattr(django_settings, SETTING_NAME, None)
         if value is None:
@@ -68,8 +127,8 @@ class JiraConnectSettings:
     def _fail(self, key: str, problem: str) -> JiraConnectConfigurationError:
         return JiraConnectConfigurationError(f"{key_name(key)} {problem}")
 
-    @property
-    def ENCRYPTION_KEYS(self) -> list[bytes]:
+    @_Kept
+    def ENCRYPTION_KEYS(self) -> tuple[bytes, ...]:
         """Fernet keys protecting secrets at rest: the first encrypts, all decrypt.
 
         Generate one with ``python -c "from cryptography.fernet import Fernet;
@@ -94,9 +153,9 @@ class JiraConnectSettings:
                     "base64-encoded bytes, as Fernet.generate_key() makes).",
                 )
             keys.append(encoded)
-        return keys
+        return tuple(keys)
 
-    @property
+    @_Kept
     def TENANT_RESOLVER(self) -> Callable[[Any], str | None]:
         """Dotted path to ``resolver(request) -> tenant key or None``.
 
@@ -104,7 +163,7 @@ class JiraConnectSettings:
         """
         return self._callable("TENANT_RESOLVER")
 
-    @property
+    @_Kept
     def LINK_ACCESS_POLICY(self) -> Callable[[Any, Any], bool]:
         """Dotted path to ``policy(user, link) -> bool``.
 
@@ -112,7 +171,7 @@ class JiraConnectSettings:
         """
         return self._callable("LINK_ACCESS_POLICY")
 
-    @property
+    @_Kept
     def API_AUTHENTICATION(self) -> Callable[[Any], Any]:
         """Dotted path to ``authenticate(request) -> user or None`` for the JSON API.
 
@@ -122,7 +181,7 @@ class JiraConnectSettings:
         """
         return self._callable("API_AUTHENTICATION")
 
-    @property
+    @_Kept
     def CALLBACK_URL(self) -> str:
         """Absolute Redirect URL to register in Jira, for sites behind a proxy.
 
@@ -138,7 +197,7 @@ class JiraConnectSettings:
             )
         return value
 
-    @property
+    @_Kept
     def HTTP_TIMEOUT(self) -> Timeout:
         """Seconds every call to Jira may take, or a ``(connect, read)`` pair."""
         key = "HTTP_TIMEOUT"
@@ -155,12 +214,12 @@ class JiraConnectSettings:
             )
         return float(value)
 
-    @property
+    @_Kept
     def REFRESH_LEEWAY(self) -> int:
         """Seconds before expiry at which an access token is refreshed before use."""
         return self._non_negative_int("REFRESH_LEEWAY")
 
-    @property
+    @_Kept
     def REFRESH_RETRY_AFTER(self) -> int:
         """Seconds to wait after a failed refresh (Jira down, 5xx) before asking Jira again.
 
@@ -169,7 +228,7 @@ class JiraConnectSettings:
         """
         return self._non_negative_int("REFRESH_RETRY_AFTER")
 
-    @property
+    @_Kept
     def STATE_TTL(self) -> int:
         """Seconds a started authorisation stays valid (the user's time on Jira's consent page)."""
         value = self._non_negative_int("STATE_TTL")
@@ -177,7 +236,7 @@ class JiraConnectSettings:
             raise self._fail("STATE_TTL", "must be at least 1 second.")
         return value
 
-    @property
+    @_Kept
     def ALLOW_HTTP(self) -> bool:
         """Allow plain ``http://`` Jira base URLs (simulator and local development only)."""
         key = "ALLOW_HTTP"
@@ -186,8 +245,8 @@ class JiraConnectSettings:
             raise self._fail(key, "must be True or False.")
         return value
 
-    @property
-    def JIRA_HOSTS(self) -> list[str]:
+    @_Kept
+    def JIRA_HOSTS(self) -> tuple[str, ...]:
         """Host names a link's base URL may point at; empty allows any.
 
         Entries match like ``ALLOWED_HOSTS``: ``jira.example.com`` exactly,
@@ -202,9 +261,9 @@ class JiraConnectSettings:
             if not isinstance(item, str) or not item.strip(". "):
                 raise self._fail(key, f"contains {item!r}, which is not a host name.")
             hosts.append(item.strip().lower())
-        return hosts
+        return tuple(hosts)
 
-    @property
+    @_Kept
     def RATE_LIMIT_RETRIES(self) -> int:
         """Retries of an idempotent call Jira answered 429, or 503 with ``Retry-After``.
 
@@ -216,7 +275,7 @@ class JiraConnectSettings:
             raise self._fail(key, "must be a whole number of retries, 0 (off) or more.")
         return value
 
-    @property
+    @_Kept
     def RATE_LIMIT_MAX_WAIT(self) -> float:
         """The longest single wait before a retry, in seconds.
 
@@ -266,3 +325,11 @@ def _is_fernet_key(value: bytes) -> bool:
 
 
 app_settings = JiraConnectSettings()
+
+
+def _forget_validated(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        app_settings.reset()
+
+
+setting_changed.connect(_forget_validated, dispatch_uid="jira_connect.conf.forget_validated")

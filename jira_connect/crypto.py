@@ -22,19 +22,24 @@ from jira_connect.exceptions import JiraConnectConfigurationError, SecretDecrypt
 _DERIVATION_SALT = b"django-jira-connect:encryption-key-from-secret-key:v1"
 
 
+@functools.lru_cache(maxsize=4)
 def derived_key(secret_key: str) -> bytes:
     """A Fernet key derived from ``SECRET_KEY``, for development without configured keys."""
     digest = hashlib.sha256(_DERIVATION_SALT + secret_key.encode()).digest()
     return base64.urlsafe_b64encode(digest)
 
 
-def configured_keys() -> list[bytes]:
-    """The keys in force: the configured ones, or the derived one under ``DEBUG``."""
+def configured_keys() -> tuple[bytes, ...]:
+    """The keys in force: the configured ones, or the derived one under ``DEBUG``.
+
+    Cheap to call on every encrypt and decrypt: the setting is validated once per
+    change (``conf.py``), the derived key computed once per ``SECRET_KEY``.
+    """
     keys = app_settings.ENCRYPTION_KEYS
     if keys:
         return keys
     if settings.DEBUG:
-        return [derived_key(settings.SECRET_KEY)]
+        return (derived_key(settings.SECRET_KEY),)
     raise JiraConnectConfigurationError(
         f"{key_name('ENCRYPTION_KEYS')} is empty. Add at least one Fernet key "
         "(Fernet.generate_key()); a key derived from SECRET_KEY is only used when DEBUG is on."
@@ -47,8 +52,12 @@ def _multi_fernet(keys: tuple[bytes, ...]) -> MultiFernet:
 
 
 def fernet(extra_decryption_keys: tuple[bytes, ...] = ()) -> MultiFernet:
-    """The ``MultiFernet`` for the keys in force, cached per key list."""
-    return _multi_fernet(tuple(configured_keys()) + extra_decryption_keys)
+    """The ``MultiFernet`` for the keys in force, cached per key list.
+
+    The cache is keyed by the keys themselves, so a changed ``ENCRYPTION_KEYS``
+    (``override_settings`` included) gets its own, decoded once.
+    """
+    return _multi_fernet(configured_keys() + extra_decryption_keys)
 
 
 def primary_fernet() -> Fernet:

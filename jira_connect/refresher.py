@@ -10,6 +10,7 @@ otherwise run out, logging their users out. Each refresh goes through
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +31,22 @@ logger = logging.getLogger(__name__)
 DEFAULT_IDLE_DAYS = 30
 #: Access tokens expiring within this many seconds are renewed.
 DEFAULT_WITHIN = 600
+#: ``auto_workers()``: refreshes at once per CPU, and at most.
+WORKERS_PER_CPU = 16
+MAX_AUTO_WORKERS = 32
+
+
+def auto_workers() -> int:
+    """How many refreshes to run at once on this machine (``--workers auto``).
+
+    A refresh mostly waits for Jira's answer, so one CPU keeps many going; past
+    a few dozen threads the interpreter's lock and the database connections
+    (one per worker) cost more than the overlap brings. ``docs/benchmarks.md``
+    shows the measurements behind the numbers.
+    """
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return max(1, min(MAX_AUTO_WORKERS, WORKERS_PER_CPU * cpus))
 
 
 @dataclass

@@ -13,7 +13,7 @@ KEY = "JCPbd9U1xHhqaF1kqMqo6Rt0Zr2nEuu8S-hvAOTsB-Y="
 
 @override_settings(JIRA_CONNECT={})
 def test_defaults() -> None:
-    assert app_settings.ENCRYPTION_KEYS == []
+    assert app_settings.ENCRYPTION_KEYS == ()
     assert app_settings.TENANT_RESOLVER is no_tenant
     assert app_settings.LINK_ACCESS_POLICY is allow_active_users
     assert app_settings.CALLBACK_URL == ""
@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert app_settings.REFRESH_LEEWAY == 60
     assert app_settings.STATE_TTL == 600
     assert app_settings.ALLOW_HTTP is False
-    assert app_settings.JIRA_HOSTS == []
+    assert app_settings.JIRA_HOSTS == ()
 
 
 def test_missing_setting_means_defaults(settings) -> None:
@@ -94,7 +94,7 @@ def test_setting_must_be_a_dict() -> None:
 
 def test_encryption_keys_accept_str_and_bytes() -> None:
     with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY, KEY.encode()]}):
-        assert [KEY.encode(), KEY.encode()] == app_settings.ENCRYPTION_KEYS
+        assert (KEY.encode(), KEY.encode()) == app_settings.ENCRYPTION_KEYS
 
 
 def test_dotted_paths_and_callables() -> None:
@@ -109,7 +109,7 @@ def test_dotted_paths_and_callables() -> None:
 
 def test_jira_hosts_are_lowercased() -> None:
     with override_settings(JIRA_CONNECT={"JIRA_HOSTS": ["Jira.Example.com", ".Corp.example"]}):
-        assert app_settings.JIRA_HOSTS == ["jira.example.com", ".corp.example"]
+        assert app_settings.JIRA_HOSTS == ("jira.example.com", ".corp.example")
 
 
 def test_unknown_keys() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any
 
@@ -32,11 +33,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--link", default="", help="Only this link (its slug).")
         parser.add_argument("--tenant", default=None, help="Only links of this tenant.")
-        parser.add_argument("--workers", type=int, default=8, help="Refreshes at once (default 8).")
+        parser.add_argument(
+            "--workers",
+            type=_workers,
+            default="auto",
+            help="Refreshes at once, or 'auto' (the default): "
+            f"{refresher.WORKERS_PER_CPU} per CPU, at most {refresher.MAX_AUTO_WORKERS}.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Only count what is due.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         within, idle_days, workers = options["within"], options["idle_days"], options["workers"]
+        if workers == "auto":
+            workers = refresher.auto_workers()
         if within < 0 or idle_days < 0:
             raise CommandError("--within and --idle-days must be 0 or more.")
         if workers < 1:
@@ -84,3 +93,13 @@ class Command(BaseCommand):
             sys.exit(2)  # a person must fix a link or the settings: running again cannot help
         if summary.failed:
             sys.exit(1)
+
+
+def _workers(value: str) -> int | str:
+    """``--workers``: a whole number, or ``auto``."""
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or 'auto', not {value!r}") from None
