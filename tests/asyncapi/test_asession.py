@@ -196,8 +196,8 @@ async def test_revoked_grant_needs_reconnect(connection, jira) -> None:
         signals.token_refresh_failed.disconnect(dispatch_uid="async-f")
     assert info.value.reconnect_url == "/jira/acme/connect/"
     row = await stored()
-    assert row.status == JiraConnection.Status.REAUTH_REQUIRED
-    assert row.last_failure_kind == JiraConnection.FailureKind.REAUTH
+    assert row.status == "reauth_required"
+    assert row.last_failure_kind == "reauth"
     assert row.refresh_token == connection.refresh_token  # never replaced by nothing
     assert received[0]["reauth_required"] is True
     assert isinstance(received[0]["error"], OAuthError)
@@ -218,12 +218,12 @@ async def test_transient_refresh_failure_keeps_tokens(connection, jira, fault) -
             await session.get(MYSELF)
     assert info.value.retryable
     row = await stored()
-    assert row.status == JiraConnection.Status.ACTIVE
+    assert row.status == "active"
     assert (row.access_token, row.refresh_token) == (
         connection.access_token,
         connection.refresh_token,
     )
-    assert row.last_failure_kind == JiraConnection.FailureKind.TRANSIENT
+    assert row.last_failure_kind == "transient"
     # The cool-down: callers get the stored failure, Jira is not asked again.
     with pytest.raises(JiraUnavailable, match="moments ago"):
         await (await fetched(connection.pk)).arefresh()
