@@ -332,7 +332,6 @@ class JiraConnectionAdmin(
     date_hierarchy = "last_refreshed_at"
     # A stable order: rows do not move when an action refreshes them.
     ordering = ("link__name", "pk")
-    raw_id_fields = ("user",)
     exclude = ("access_token", "refresh_token")
     actions = ("refresh_now", "verify_identity", "revoke", "disconnect")
     change_form_template = "admin/jira_connect/jiraconnection/change_form.html"
@@ -357,6 +356,7 @@ class JiraConnectionAdmin(
         "last_error",
         "last_error_at",
         "last_failure_kind",
+        "refresh_paused_until",
         "created_at",
         "updated_at",
     )

@@ -146,6 +146,7 @@ def test_user_pages_fit_and_pass_axe(chromium: Browser, walk_site: DemoSite, wid
     check(page)
     log_in(page, "alice")
     check(page)
+    disconnect_acme(page)
     page.goto("/jira/acme/connect/")
     check(page)
     connect_acme(page, walk_site)
