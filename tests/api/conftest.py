@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from jira_connect.models import JiraLink
-from jira_connect.testing import JiraDCSimulator
+from tests.flow.conftest import CALLBACK, jira, link, user  # noqa: F401  # the same Acme Jira
 
-CALLBACK = "http://testserver/jira/callback/"
 LINKS = "/jira/api/links/"
 SCHEMA = "/jira/api/openapi.json"
 PROBLEM = "application/problem+json"
@@ -70,30 +68,7 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def jira(jira_simulator_factory) -> JiraDCSimulator:
-    return jira_simulator_factory(context_path="/jira", server_title="Acme Jira")
-
-
-@pytest.fixture
-def link(jira, link_factory) -> JiraLink:
-    client = jira.register_client(redirect_uri=CALLBACK, scope="WRITE", name="Example site")
-    return link_factory(
-        name="Acme Jira",
-        slug="acme",
-        base_url=jira.base_url,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        scope="WRITE",
-    )
-
-
-@pytest.fixture
-def user(user_factory):
-    return user_factory(username="carol")
-
-
-@pytest.fixture
-def spa(user) -> FrontEnd:
+def spa(user) -> FrontEnd:  # noqa: F811
     """The user's browser running the front end: session cookie, CSRF enforced."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
