@@ -15,6 +15,7 @@ counts as a rejected token. When even a freshly refreshed token is rejected,
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 import time
@@ -253,10 +254,16 @@ class JiraSession(requests.Session):
 
 
 def _refuse_event_loop() -> None:
-    """Refuse to be used from async code: the calls would block its event loop."""
+    """Refuse to be used from async code: the calls would block its event loop.
+
+    ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts the refusal, as it lifts Django's own
+    (a notebook, or a tool that keeps a loop running in the thread).
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        return
+    if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
         return
     raise SyncSessionInAsyncContext(
         "connection.session() cannot be used while an event loop is running in this thread "

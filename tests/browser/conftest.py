@@ -168,9 +168,13 @@ def admin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
         yield site
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, through Playwright (skipped when either is missing)."""
+    """Debian's Chromium, headless, through Playwright (skipped when either is missing).
+
+    Per module: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, and the tests that run after the browser's (in any order) must not find one.
+    """
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (scripts/test installs it)"
     )
