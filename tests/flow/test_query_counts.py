@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def app_queries(queries: CaptureQueriesContext) -> list[str]:
-    statements = [query["sql"] for query in queries.captured_queries]
+    # MariaDB and MySQL quote names with backticks.
+    statements = [query["sql"].replace("`", '"') for query in queries.captured_queries]
     return [
         sql
         for sql in statements
