@@ -14,11 +14,9 @@ with room for them (``bench.cluster``).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +26,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from bench.data import make_connections, make_link
+from bench.gate import release_together
 from bench.jira import ROOT, SimulatedJira
 from bench.report import RUNS, Check, Result, Spread, Table
 from jira_connect.models import JiraConnection, JiraLink
@@ -102,28 +101,9 @@ def run_race(
         for _ in range(processes)
     ]
     outcomes: Counter[str] = Counter()
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            line = worker.stdout.readline().strip()
-            if line != "ready":
-                raise RuntimeError(f"a race worker did not get ready: {line!r}")
-        started = time.perf_counter()
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        for worker in workers:
-            out, _ = worker.communicate(timeout=300)
-            if worker.returncode != 0:
-                raise RuntimeError(f"a race worker failed with status {worker.returncode}")
-            outcomes.update(json.loads(out.strip().splitlines()[-1]))
-        seconds = time.perf_counter() - started
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    reports, seconds = release_together(workers, "race")
+    for report in reports:
+        outcomes.update(report)
     if outcomes["never started"]:
         raise RuntimeError(f"the race could not start: {dict(outcomes)}")
     refreshes = jira.refresh_requests() - before

@@ -25,7 +25,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +36,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from bench.data import make_link
+from bench.gate import release_together
 from bench.jira import CALLBACK, ROOT, SimulatedJira
 from bench.report import Check, Result, Table
 from jira_connect.models import JiraConnection, JiraLink
@@ -176,31 +176,11 @@ def run_scenario(jira: SimulatedJira, link: JiraLink, scenario: Scenario, calls:
     ]
     outcomes: Counter[str] = Counter()
     waits = short_waits = 0
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            line = worker.stdout.readline().strip()
-            if line != "ready":
-                raise RuntimeError(f"a rate-limit worker did not get ready: {line!r}")
-        started = time.perf_counter()
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        for worker in workers:
-            out, _ = worker.communicate(timeout=300)
-            if worker.returncode != 0:
-                raise RuntimeError(f"a rate-limit worker failed with status {worker.returncode}")
-            report = json.loads(out.strip().splitlines()[-1])
-            outcomes.update(report["outcomes"])
-            waits += report["waits"]
-            short_waits += report["short_waits"]
-        seconds = time.perf_counter() - started
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    reports, seconds = release_together(workers, "rate-limit")
+    for report in reports:
+        outcomes.update(report["outcomes"])
+        waits += report["waits"]
+        short_waits += report["short_waits"]
     if outcomes["never started"]:
         raise RuntimeError(f"the run could not start: {dict(outcomes)}")
     jira.call("configure", rate_limit_capacity=0)

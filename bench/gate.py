@@ -1,0 +1,43 @@
+"""Worker processes released at the same instant: the start gate of the races.
+
+Each worker prints ``ready`` once set up, waits for ``go`` on its standard
+input, and prints its report as JSON on its last line.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+
+def release_together(workers: list[subprocess.Popen[str]], what: str) -> tuple[list[Any], float]:
+    """Wait until every worker is ready, release them all, and collect their reports.
+
+    Returns the reports and the seconds from the release to the last report.
+    Workers still running when this ends (a failure) are killed.
+    """
+    reports: list[Any] = []
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            line = worker.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"a {what} worker did not get ready: {line!r}")
+        started = time.perf_counter()
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            out, _ = worker.communicate(timeout=300)
+            if worker.returncode != 0:
+                raise RuntimeError(f"a {what} worker failed with status {worker.returncode}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        return reports, time.perf_counter() - started
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
