@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
@@ -88,43 +89,61 @@ async def test_coroutines_threads_and_processes_share_one_refresh(connection, ji
     assert jira.is_valid_refresh_token(stored.refresh_token)  # the chain is intact
 
 
-@pytest.mark.anyio
-@pytest.mark.django_db(transaction=True)
-async def test_the_event_loop_keeps_ticking_while_jira_is_slow(connection, jira) -> None:
-    """Jira's token endpoint takes 1.5 s: a coroutine ticking every 20 ms never waits 250 ms."""
-    await sync_to_async(expire)(connection)
-    mine = await JiraConnection.objects.aget(pk=connection.pk)
-    jira.inject("token", "delay", delay=1.5)
+async def tick(gaps: list[float], done: asyncio.Event) -> None:
+    """Sleep 20 ms at a time until ``done``, noting how long each sleep really took."""
+    last = time.monotonic()
+    while not done.is_set():
+        await asyncio.sleep(0.02)
+        now = time.monotonic()
+        gaps.append(now - last)
+        last = now
 
-    async def tick(gaps: list[float], done: asyncio.Event) -> None:
-        last = time.monotonic()
-        while not done.is_set():
-            await asyncio.sleep(0.02)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
 
-    # The same ticker with nothing else to do: on a machine so loaded that the operating
-    # system itself stalls this thread, the measurement would say nothing about the app.
-    idle: list[float] = []
-    stop = asyncio.Event()
-    control = asyncio.ensure_future(tick(idle, stop))
-    await asyncio.sleep(1.0)
-    stop.set()
-    await control
-    if max(idle) >= 0.125:
-        pytest.skip(f"the machine stalls an idle event loop for {max(idle):.3f} s: too loaded")
+async def longest_gap_during(call: Awaitable[object]) -> tuple[float, float]:
+    """Run ``call`` beside the ticker: (longest gap, time ticked)."""
     gaps: list[float] = []
     done = asyncio.Event()
     ticker = asyncio.ensure_future(tick(gaps, done))
     await asyncio.sleep(0.05)
-    async with await mine.asession() as session:
-        assert (await session.get(MYSELF)).status_code == 200
-    done.set()
-    await ticker
-    assert jira.token_requests(grant_type="refresh_token") == 1
-    assert sum(gaps) >= 1.5  # the refresh was under way while the ticker ran
-    assert max(gaps) < 0.25, f"the event loop stalled for {max(gaps):.3f} s"
+    try:
+        await call
+    finally:
+        done.set()
+        await ticker
+    return max(gaps), sum(gaps)
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+async def test_the_event_loop_keeps_ticking_while_jira_is_slow(connection, jira) -> None:
+    """Jira's token endpoint takes 1.5 s: a coroutine ticking every 20 ms never waits 250 ms.
+
+    A call that blocked the loop would stall it for the whole 1.5 s, every time; a loaded
+    machine stalls it now and then. So the first call (which imports and compiles httpx's lazy
+    modules, a one-off cost of any first request) is not measured, and of three refreshes the
+    best one is judged: a blocking refresh cannot pass any of them.
+    """
+    mine = await JiraConnection.objects.aget(pk=connection.pk)
+
+    async def one_call() -> None:
+        async with await mine.asession() as session:
+            assert (await session.get(MYSELF)).status_code == 200
+
+    await one_call()  # warm: the token is valid, no refresh
+    idle, _ = await longest_gap_during(asyncio.sleep(1.0))
+    if idle >= 0.125:
+        pytest.skip(f"the machine stalls an idle event loop for {idle:.3f} s: too loaded")
+    jira.inject("token", "delay", delay=1.5)
+    stalls: list[float] = []
+    for attempt in range(1, 4):
+        await sync_to_async(expire)(mine)
+        longest, ticked = await longest_gap_during(one_call())
+        assert jira.token_requests(grant_type="refresh_token") == attempt
+        assert ticked >= 1.5  # the refresh was under way while the ticker ran
+        stalls.append(longest)
+        if longest < 0.25:
+            break
+    assert min(stalls) < 0.25, f"the event loop stalled for {stalls} s"
 
 
 @pytest.mark.server_database
