@@ -7,6 +7,7 @@ their outcome; host code can call them too.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -70,6 +71,7 @@ def start_connection(
             next_url=next_url,
             started_at=time.time(),
             from_api=from_api,
+            scope=link.scope,
         ),
     )
     logger.info("Started a Jira connection for user %s on link %s", request.user.pk, link.slug)
@@ -96,6 +98,8 @@ def complete_connection(
     client = oauth_client(link, pending.redirect_uri)
     tokens = oauth.exchange_code(client, code, pending.code_verifier)
     identity = oauth.fetch_identity(client, tokens.access_token)
+    if not tokens.scope and pending.scope:
+        tokens = dataclasses.replace(tokens, scope=pending.scope)
     connection, created = save_connection(
         request.user, link, tokens, identity, pending.redirect_uri
     )

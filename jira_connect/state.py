@@ -45,6 +45,10 @@ class PendingAuthorization:
     #: string (see ``redirects``) rather than with messages. Defaulted, so flows pending
     #: in sessions from before it existed still read.
     from_api: bool = False
+    #: The scope asked for on Jira's consent page: what the user granted when Jira's token
+    #: answer names none, even if staff change the link's scope meanwhile. Empty in flows
+    #: pending from before it existed.
+    scope: str = ""
 
     def __repr__(self) -> str:
         return f"PendingAuthorization(link_id={self.link_id}, user_pk={self.user_pk!r})"

@@ -309,3 +309,19 @@ def test_button_shows_nothing_for_a_link_the_request_may_not_use(link, user) -> 
         Context({"request": request, "link": link})
     )
     assert html.strip() == ""
+
+
+def test_scope_raised_during_consent_is_not_recorded_as_granted(browser, link, jira) -> None:
+    """Staff raise the link's scope while a user is on Jira's consent page: the user granted
+    what was asked when they left, and Jira's token answer (like Atlassian's example) names no
+    scope, so the connection records the scope that was requested, not the link's new one."""
+    assert link.scope == "WRITE"
+    authorize_url = start(browser, link)
+    link.scope = "ADMIN"
+    link.save()
+    response = browser.get(local(jira.authorize(authorize_url)))
+    assert response.status_code == 302
+    connection = JiraConnection.objects.get()
+    assert connection.scope == "WRITE"
+    page = browser.get("/jira/").content.decode()
+    assert "ADMIN" not in page.split("Granted access", 1)[1].split("</dd>", 1)[0]
