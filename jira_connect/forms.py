@@ -37,10 +37,12 @@ class ScopeRadioSelect(forms.RadioSelect):
     #: A fieldset whose legend names the group and which points at the field's help text.
     template_name = "jira_connect/widgets/scope.html"
     legend: Any = ""
+    description: Any = ""
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context(name, value, attrs)
         context["widget"]["legend"] = self.legend
+        context["widget"]["description"] = self.description
         return context
 
 
@@ -58,6 +60,7 @@ class ScopeField(forms.MultipleChoiceField):
         kwargs.setdefault("choices", [(name, scope_label(name)) for name in scopes.SCOPES])
         super().__init__(**kwargs)
         self.widget.legend = self.label or _("Scope")
+        self.widget.description = self.help_text
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, str):

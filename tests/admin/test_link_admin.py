@@ -223,3 +223,31 @@ def test_link_list_search(staff, link_factory) -> None:
     ).content.decode()
     assert "Findable Jira" in html
     assert ">Other<" not in html
+
+
+@pytest.mark.parametrize("page", ["add", "change"])
+def test_every_described_by_reference_exists(staff, link_factory, page) -> None:
+    """Screen readers read a field's help through ``aria-describedby``: an id that names no
+    element on the page (as the admin's help text has none for a radio group) reads nothing."""
+    from html.parser import HTMLParser
+
+    url = (
+        reverse("admin:jira_connect_jiralink_add") if page == "add" else change_url(link_factory())
+    )
+    html = staff.get(url).content.decode()
+
+    class Ids(HTMLParser):
+        ids: set[str] = set()
+        references: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = dict(attrs)
+            if found.get("id"):
+                self.ids.add(str(found["id"]))
+            self.references += str(found.get("aria-describedby") or "").split()
+
+    parser = Ids()
+    parser.ids, parser.references = set(), []
+    parser.feed(html)
+    assert parser.references
+    assert [ref for ref in parser.references if ref not in parser.ids] == []

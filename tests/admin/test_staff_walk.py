@@ -209,7 +209,7 @@ def test_scope_is_one_choice_in_a_named_group(staff, link_factory) -> None:
     assert field.count('type="radio"') == 6
     assert 'type="checkbox"' not in field
     assert 'value="WRITE"' in field.split("checked")[0] or 'value="WRITE" checked' in field
-    assert 'aria-describedby="id_scope_helptext"' in field
+    assert 'aria-describedby="id_scope_description"' in field
     assert "READ and WRITE together are stored as WRITE" in field
 
 
