@@ -95,10 +95,11 @@ def test_mo_loads_with_the_french_plural_rule() -> None:
     assert "charset=utf-8" in catalog.info()["content-type"].lower()
     assert catalog.gettext("Jira connections") == "Connexions Jira"
     # French: 0 and 1 are singular.
-    singular, plural = "%(count)d connection revoked.", "%(count)d connections revoked."
-    assert catalog.ngettext(singular, plural, 0) == "%(count)d connexion révoquée."
-    assert catalog.ngettext(singular, plural, 1) == "%(count)d connexion révoquée."
-    assert catalog.ngettext(singular, plural, 2) == "%(count)d connexions révoquées."
+    singular = "Jira issued new tokens for %(count)d connection."
+    plural = "Jira issued new tokens for %(count)d connections."
+    one = "Jira a émis de nouveaux jetons pour %(count)d connexion."
+    many = "Jira a émis de nouveaux jetons pour %(count)d connexions."
+    assert [catalog.ngettext(singular, plural, n) for n in (0, 1, 2)] == [one, one, many]
 
 
 def test_header() -> None:
