@@ -258,6 +258,28 @@ def test_the_catalog_is_not_empty() -> None:
     assert len(messages()) > 150
 
 
+# The space before these, or inside guillemets, is a no-break one: a line break there would leave
+# the mark alone at the start of a line.
+_BREAKABLE_SPACE = re.compile(r" [:;?!»]|« ")
+# ...and the space must be there: "Jira:" is English typography. Not "https://" nor "a:b".
+_MISSING_SPACE = re.compile(
+    r"[^\s\N{NO-BREAK SPACE}][;?!](?=\s|$)|[^\s\N{NO-BREAK SPACE}/]:(?=\s|$)"
+    r"|«(?!\N{NO-BREAK SPACE})|(?<!\N{NO-BREAK SPACE})»"
+)
+
+
+@pytest.mark.parametrize("entry", messages(), ids=_ids)
+def test_french_typography(entry: dict[str, object]) -> None:
+    """No-break spaces where French typography puts a space; « » rather than English quotes."""
+    strings = entry["msgstr"]
+    assert isinstance(strings, list)
+    for text in strings:
+        assert not _BREAKABLE_SPACE.search(text), text
+        assert not _MISSING_SPACE.search(text), text
+        assert "“" not in text, text  # English quotes: French uses « »
+        assert "”" not in text, text
+
+
 # --- (d) the catalog is current ---------------------------------------------------------------------
 
 _GETTEXT_TOOLS = ("xgettext", "msguniq", "msgmerge", "msgattrib")
