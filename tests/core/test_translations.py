@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gettext
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import models
+from django.test import override_settings
 from django.utils import translation
 
 import jira_connect
@@ -16,7 +19,8 @@ from jira_connect import validators
 from jira_connect.models import JiraConnection, JiraLink
 from jira_connect.scopes import SCOPES
 
-LC_MESSAGES = Path(jira_connect.__file__).resolve().parent / "locale" / "fr" / "LC_MESSAGES"
+PACKAGE = Path(jira_connect.__file__).resolve().parent
+LC_MESSAGES = PACKAGE / "locale" / "fr" / "LC_MESSAGES"
 PO = LC_MESSAGES / "django.po"
 MO = LC_MESSAGES / "django.mo"
 NBSP = "\N{NO-BREAK SPACE}"  # French typography: before « : ; ? ! » and inside guillemets
@@ -95,10 +99,11 @@ def test_mo_loads_with_the_french_plural_rule() -> None:
     assert "charset=utf-8" in catalog.info()["content-type"].lower()
     assert catalog.gettext("Jira connections") == "Connexions Jira"
     # French: 0 and 1 are singular.
-    singular, plural = "%(count)d connection revoked.", "%(count)d connections revoked."
-    assert catalog.ngettext(singular, plural, 0) == "%(count)d connexion révoquée."
-    assert catalog.ngettext(singular, plural, 1) == "%(count)d connexion révoquée."
-    assert catalog.ngettext(singular, plural, 2) == "%(count)d connexions révoquées."
+    singular = "Jira issued new tokens for %(count)d connection."
+    plural = "Jira issued new tokens for %(count)d connections."
+    one = "Jira a émis de nouveaux jetons pour %(count)d connexion."
+    many = "Jira a émis de nouveaux jetons pour %(count)d connexions."
+    assert [catalog.ngettext(singular, plural, n) for n in (0, 1, 2)] == [one, one, many]
 
 
 def test_header() -> None:
@@ -251,3 +256,67 @@ def test_placeholders_and_markup_are_kept(entry: dict[str, object]) -> None:
 
 def test_the_catalog_is_not_empty() -> None:
     assert len(messages()) > 150
+
+
+# The space before these, or inside guillemets, is a no-break one: a line break there would leave
+# the mark alone at the start of a line.
+_BREAKABLE_SPACE = re.compile(r" [:;?!»]|« ")
+# ...and the space must be there: "Jira:" is English typography. Not "https://" nor "a:b".
+_MISSING_SPACE = re.compile(
+    r"[^\s\N{NO-BREAK SPACE}][;?!](?=\s|$)|[^\s\N{NO-BREAK SPACE}/]:(?=\s|$)"
+    r"|«(?!\N{NO-BREAK SPACE})|(?<!\N{NO-BREAK SPACE})»"
+)
+
+
+@pytest.mark.parametrize("entry", messages(), ids=_ids)
+def test_french_typography(entry: dict[str, object]) -> None:
+    """No-break spaces where French typography puts a space; « » rather than English quotes."""
+    strings = entry["msgstr"]
+    assert isinstance(strings, list)
+    for text in strings:
+        assert not _BREAKABLE_SPACE.search(text), text
+        assert not _MISSING_SPACE.search(text), text
+        assert "“" not in text, text  # English quotes: French uses « »
+        assert "”" not in text, text
+
+
+# --- (d) the catalog is current ---------------------------------------------------------------------
+
+_GETTEXT_TOOLS = ("xgettext", "msguniq", "msgmerge", "msgattrib")
+
+
+@pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in _GETTEXT_TOOLS),
+    reason="makemessages needs GNU gettext (xgettext, msguniq, msgmerge, msgattrib); "
+    "install the gettext package to check that the French catalog is current",
+)
+def test_catalog_has_every_message_the_source_marks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A string marked for translation but missing from the .po would show up in English.
+
+    Runs makemessages, as a maintainer would, on a copy of the package: it
+    extracts what the source marks and merges it into the shipped catalog, so
+    whatever it adds untranslated or fuzzy is what the shipped catalog lacks.
+    """
+    copy = tmp_path / "jira_connect"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    monkeypatch.chdir(copy)
+    with override_settings(LOCALE_PATHS=[]):  # so makemessages writes into ./locale: the copy's
+        call_command("makemessages", locale=["fr"], no_obsolete=True, verbosity=0)
+    shipped = {(entry.get("msgctxt"), entry["msgid"]) for entry in messages()}
+    stale = []
+    for entry in read_po(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po"):
+        if not entry["msgid"]:
+            continue
+        strings = entry["msgstr"]
+        assert isinstance(strings, list)
+        missing = (entry.get("msgctxt"), entry["msgid"]) not in shipped
+        fuzzy = "fuzzy" in entry["flags"]  # type: ignore[operator]
+        if missing or fuzzy or not all(text.strip() for text in strings):
+            stale.append(str(entry["msgid"]))
+    assert not stale, (
+        f"{len(stale)} message(s) marked in the source lack a French translation; run "
+        "makemessages -l fr --no-obsolete in jira_connect/, translate, then compilemessages: "
+        + "".join(f"\n  {msgid}" for msgid in stale)
+    )
