@@ -76,22 +76,31 @@ _running: set[asyncio.Task[bool]] = set()
 
 
 async def arefresh_connection(
-    connection: JiraConnection, *, stale_access_token: str | None = None, force: bool = False
+    connection: JiraConnection,
+    *,
+    stale_access_token: str | None = None,
+    force: bool = False,
+    hold_for: float | None = None,
 ) -> JiraConnection:
     """``refreshing.refresh_connection`` for async callers: same decision, outcomes, signals."""
-    needs = refreshing.wanting(stale_access_token=stale_access_token, force=force)
-    await single_flight(connection, needs)
+    needs = refreshing.wanting(
+        stale_access_token=stale_access_token, force=force, rejected=hold_for is not None
+    )
+    await single_flight(connection, needs, hold_for=hold_for)
     return connection
 
 
 async def single_flight(
-    connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+    connection: JiraConnection,
+    needs_refresh: Callable[[JiraConnection], bool],
+    *,
+    hold_for: float | None = None,
 ) -> bool:
     """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read.
 
     Returns whether this call refreshed.
     """
-    flight = refreshing.Flight(connection, needs_refresh)
+    flight = refreshing.Flight(connection, needs_refresh, hold_for=hold_for)
     async with _locks.hold(flight.key):
         task = asyncio.ensure_future(_fly(flight))
         _running.add(task)

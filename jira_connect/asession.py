@@ -108,16 +108,14 @@ class AsyncJiraSession(httpx.AsyncClient):
             response = await self._send(request, token, **kwargs)
             if may_refresh and _rejected(response):
                 may_refresh = False
-                retry_token, refreshed = await self._token_after_rejection(stale=token)
+                retry_token, refreshed = await self._token_after_rejection(
+                    stale=token, hold_for=stormguard.hold_for(_timeouts(request))
+                )
                 if retry_token is None or not replayable:
                     # Jira's answer stands (refreshes paused), or the body was streamed and
                     # cannot be sent again: the token is fresh for the next call.
                     return response
                 await response.aclose()
-                if refreshed:
-                    await sync_to_async(stormguard.hold_refreshes)(
-                        self._connection, _timeouts(request)
-                    )
                 response = await self._send(request, retry_token, **kwargs)
                 if refreshed and _rejected(response):
                     await sync_to_async(stormguard.pause_refreshes)(self._connection)
@@ -164,9 +162,12 @@ class AsyncJiraSession(httpx.AsyncClient):
         else:
             self._renew_at = expires_at.timestamp() - app_settings.REFRESH_LEEWAY
 
-    async def _token_after_rejection(self, *, stale: str) -> tuple[str | None, bool]:
+    async def _token_after_rejection(
+        self, *, stale: str, hold_for: float
+    ) -> tuple[str | None, bool]:
         """The token to retry with after Jira rejected ``stale`` (None: return Jira's answer),
-        and whether it comes from a refresh asked for by this call."""
+        and whether it comes from a refresh asked for by this call, which holds 401-driven
+        refreshes for ``hold_for`` seconds (``stormguard``)."""
         if self._access_token != stale:  # another coroutine of this session refreshed
             return self._access_token, False
         stored = await sync_to_async(stormguard.stored_token)(self._connection)
@@ -180,14 +181,17 @@ class AsyncJiraSession(httpx.AsyncClient):
             return self._access_token, False
         if stored.paused:
             return None, False
-        return await self._refreshed_token(stale=stale), True
+        token = await self._refreshed_token(stale=stale, hold_for=hold_for)
+        if token == stale:  # paused meanwhile: the engine decided under the row lock
+            return None, False
+        return token, True
 
-    async def _refreshed_token(self, *, stale: str) -> str:
+    async def _refreshed_token(self, *, stale: str, hold_for: float | None = None) -> str:
         async with self._token_lock:
             if self._access_token != stale:  # another coroutine of this session refreshed
                 return self._access_token
             connection = await arefreshing.arefresh_connection(
-                self._connection, stale_access_token=stale
+                self._connection, stale_access_token=stale, hold_for=hold_for
             )
             self._access_token = str(connection.access_token)
             self._set_expiry(connection.expires_at)

@@ -328,9 +328,14 @@ class Flight:
     """
 
     def __init__(
-        self, connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+        self,
+        connection: JiraConnection,
+        needs_refresh: Callable[[JiraConnection], bool],
+        *,
+        hold_for: float | None = None,
     ) -> None:
         self.connection = connection
+        self._hold_for = hold_for
         self.alias = router.db_for_write(JiraConnection, instance=connection)
         self.key = (self.alias, connection.pk)
         self._needs_refresh = needs_refresh
@@ -383,8 +388,18 @@ class Flight:
             raise RuntimeError("Flight.finish() needs a flight that open() decided.")
         try:
             if result is not None:
+                hold_until = (
+                    None
+                    if self._hold_for is None
+                    else self._now + timedelta(seconds=self._hold_for)
+                )
                 self._outcome = _settle(
-                    current, self.key, result, now=self._now, durable=self._durable
+                    current,
+                    self.key,
+                    result,
+                    now=self._now,
+                    durable=self._durable,
+                    hold_until=hold_until,
                 )
                 self._refreshed = self._outcome is None
         except BaseException as err:
@@ -408,11 +423,14 @@ class Flight:
 
 
 def _single_flight(
-    connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+    connection: JiraConnection,
+    needs_refresh: Callable[[JiraConnection], bool],
+    *,
+    hold_for: float | None = None,
 ) -> bool:
     """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read:
     the three phases of a ``Flight`` in this thread. Returns whether it refreshed."""
-    flight = Flight(connection, needs_refresh)
+    flight = Flight(connection, needs_refresh, hold_for=hold_for)
     call = flight.open()
     result: oauth.TokenSet | Exception | None = None
     if call is not None:
@@ -517,9 +535,15 @@ def _settle(
     *,
     now: datetime,
     durable: bool,
+    hold_until: datetime | None = None,
 ) -> Exception | None:
     """Under the row lock: store what the token call gave; return the exception to raise once
-    the transaction ends."""
+    the transaction ends.
+
+    ``hold_until``: the refresh answers a rejected call, whose retry decides whether the
+    storm guard trips (``stormguard``); 401-driven refreshes are held until then, in the same
+    write as the new pair, so no worker can pick up the new token before the hold.
+    """
     if isinstance(result, JiraConnectConfigurationError):
         _record_failure(current, str(result), now, kind=kinds.CONFIGURATION, error=result)
         return result
@@ -543,20 +567,22 @@ def _settle(
     current.last_error = ""
     current.last_error_at = None
     current.last_failure_kind = ""
-    current.save(
-        using=current._state.db,
-        update_fields=[
-            "access_token",
-            "refresh_token",
-            "expires_at",
-            "scope",
-            "last_refreshed_at",
-            "last_error",
-            "last_error_at",
-            "last_failure_kind",
-            "updated_at",
-        ],
-    )
+    fields = [
+        "access_token",
+        "refresh_token",
+        "expires_at",
+        "scope",
+        "last_refreshed_at",
+        "last_error",
+        "last_error_at",
+        "last_failure_kind",
+        "updated_at",
+    ]
+    paused_until = current.refresh_paused_until
+    if hold_until is not None and (paused_until is None or paused_until < hold_until):
+        current.refresh_paused_until = hold_until
+        fields.append("refresh_paused_until")
+    current.save(using=current._state.db, update_fields=fields)
     used = current._state.db
     if not durable and used is not None:
         pair = _UnsavedPair(
@@ -659,7 +685,11 @@ def _copy_tokens(source: JiraConnection, target: JiraConnection) -> None:
 
 @sensitive_variables()
 def refresh_connection(
-    connection: JiraConnection, *, stale_access_token: str | None = None, force: bool = False
+    connection: JiraConnection,
+    *,
+    stale_access_token: str | None = None,
+    force: bool = False,
+    hold_for: float | None = None,
 ) -> JiraConnection:
     """Make sure ``connection`` holds a usable access token, refreshing it at most once.
 
@@ -672,22 +702,34 @@ def refresh_connection(
     grant, ``JiraUnavailable`` when Jira could not be asked, ``OAuthError``
     when Jira refused the link's client credentials and
     ``JiraConnectConfigurationError`` when the site's settings forbid the call.
+
+    ``hold_for``: Jira rejected ``stale_access_token`` (a 401) and the caller retries within
+    this many seconds. Under the row lock, no refresh is made while 401-driven refreshes are
+    paused (``stormguard``), and a refresh made is stored with a hold of such refreshes for
+    that long: the storm guard's decisions, taken where no other worker can interleave.
     """
-    _single_flight(connection, wanting(stale_access_token=stale_access_token, force=force))
+    needs = wanting(
+        stale_access_token=stale_access_token, force=force, rejected=hold_for is not None
+    )
+    _single_flight(connection, needs, hold_for=hold_for)
     return connection
 
 
 def wanting(
-    *, stale_access_token: str | None = None, force: bool = False
+    *, stale_access_token: str | None = None, force: bool = False, rejected: bool = False
 ) -> Callable[[JiraConnection], bool]:
     """Whether the re-read row needs a refresh, for a caller holding ``stale_access_token``
-    (see ``refresh_connection``): the same decision for the sync and the async paths."""
+    (``rejected``: Jira answered it with a 401; see ``refresh_connection``): the same decision
+    for the sync and the async paths."""
     leeway = app_settings.REFRESH_LEEWAY
 
     def needs_refresh(current: JiraConnection) -> bool:
         if force or not current.access_token:
             return True
         if stale_access_token is not None and current.access_token == stale_access_token:
+            paused = current.refresh_paused_until
+            if rejected and paused is not None and paused > timezone.now():
+                return current.is_expired(leeway=leeway)  # the storm guard holds 401 refreshes
             return True  # the caller's token is wanting, and nobody replaced it yet
         return current.is_expired(leeway=leeway)
 

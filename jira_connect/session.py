@@ -109,7 +109,9 @@ class JiraSession(requests.Session):
             response = self._send(verb, url, token, *args, **kwargs)
             if may_refresh and _rejected(response):
                 may_refresh = False
-                retry_token, refreshed = self._token_after_rejection(stale=token)
+                retry_token, refreshed = self._token_after_rejection(
+                    stale=token, hold_for=stormguard.hold_for(kwargs["timeout"])
+                )
                 if retry_token is None or rewind is None:
                     # Jira's answer stands (refreshes paused), or the body was read from a
                     # stream or generator and cannot be sent again: the token is fresh for
@@ -117,8 +119,6 @@ class JiraSession(requests.Session):
                     return response
                 response.close()
                 rewind()
-                if refreshed:
-                    stormguard.hold_refreshes(self._connection, kwargs["timeout"])
                 response = self._send(verb, url, retry_token, *args, **kwargs)
                 if refreshed and _rejected(response):
                     stormguard.pause_refreshes(self._connection)
@@ -178,9 +178,10 @@ class JiraSession(requests.Session):
                 return self._access_token
         return self._refreshed_token(stale=self._access_token)
 
-    def _token_after_rejection(self, *, stale: str) -> tuple[str | None, bool]:
+    def _token_after_rejection(self, *, stale: str, hold_for: float) -> tuple[str | None, bool]:
         """The token to retry with after Jira rejected ``stale`` (None: return Jira's answer),
-        and whether it comes from a refresh asked for by this call."""
+        and whether it comes from a refresh asked for by this call, which holds 401-driven
+        refreshes for ``hold_for`` seconds (``stormguard``)."""
         with self._token_lock:
             if self._access_token != stale:  # another thread of this session refreshed
                 return self._access_token, False
@@ -196,13 +197,18 @@ class JiraSession(requests.Session):
                 return self._access_token, False
         if stored.paused:
             return None, False
-        return self._refreshed_token(stale=stale), True
+        token = self._refreshed_token(stale=stale, hold_for=hold_for)
+        if token == stale:  # paused meanwhile: the engine decided under the row lock
+            return None, False
+        return token, True
 
-    def _refreshed_token(self, *, stale: str) -> str:
+    def _refreshed_token(self, *, stale: str, hold_for: float | None = None) -> str:
         with self._token_lock:
             if self._access_token != stale:  # another thread of this session refreshed
                 return self._access_token
-            connection = refreshing.refresh_connection(self._connection, stale_access_token=stale)
+            connection = refreshing.refresh_connection(
+                self._connection, stale_access_token=stale, hold_for=hold_for
+            )
             self._access_token = str(connection.access_token)
             self._expires_ts = _timestamp(connection.expires_at)
             return self._access_token

@@ -12,7 +12,8 @@ not the problem: the connection's ``refresh_paused_until`` is set 30 seconds
 ahead, and until then a rejected call returns Jira's answer instead of
 refreshing. While that retry is on its way, refreshes are held too (for as
 long as the retry may take), so that no other caller refreshes again before
-the verdict. A token that another worker stored meanwhile is still picked up
+the verdict: the hold is stored with the refreshed token, and the engine checks the
+pause under the row lock. A token that another worker stored meanwhile is still picked up
 (it costs no refresh). Refreshes for expiry, ``connection.refresh()`` and the
 refresh command are not affected, and nothing here changes a connection's
 status: a rate limit never makes a user reconnect.
@@ -75,16 +76,18 @@ def stored_token(connection: JiraConnection) -> StoredToken:
     return StoredToken(str(access_token or ""), expires_at, paused_until)
 
 
-def hold_refreshes(connection: JiraConnection, timeout: object) -> None:
-    """Pause 401-driven refreshes while this call's retry, with ``timeout``, finds out whether
-    the refreshed token works.
+def hold_for(timeout: object) -> float:
+    """How long to hold 401-driven refreshes after one: while the refreshed call's retry, with
+    requests' or httpx's ``timeout``, finds out whether the new token works.
 
-    Without it, a caller that picked up the new token and was rejected before
-    the verdict would refresh again: one refresh more per connection and
-    burst, across processes. The hold is not lifted when the retry succeeds:
-    a 401 on a token that just worked is not the token's fault either.
+    Without the hold, a caller that picked up the new token and was rejected before the
+    verdict would refresh again: one refresh more per connection and burst, across
+    processes. The refresh engine stores it in the same write as the new token
+    (``refresh_connection(hold_for=...)``), so no worker sees the one without the other. It
+    is not lifted when the retry succeeds: a 401 on a token that just worked is not the
+    token's fault either.
     """
-    _pause_until(connection, timezone.now() + timedelta(seconds=_longest(timeout)))
+    return _longest(timeout)
 
 
 def pause_refreshes(connection: JiraConnection) -> None:

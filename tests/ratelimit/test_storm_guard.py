@@ -163,3 +163,31 @@ def test_the_pause_survives_the_callers_rollback(connection, jira, waits) -> Non
     if db.vendor != "sqlite":  # SQLite has one writer: there both join the caller's transaction
         assert jira.is_valid_refresh_token(stored.refresh_token)
         assert stored.refresh_paused_until is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_second_refresh_in_the_instant_after_the_first_one_commits(connection, jira) -> None:
+    """The hold is stored with the refreshed token, in one write: a worker that picks up the
+    new token the instant it is committed, and is rejected, finds the hold already there.
+
+    (It used to be a second write after the refresh: on a loaded machine, a worker whose
+    rejected call fell between the two refreshed again, as the rate-limit benchmark saw.)
+    """
+    from jira_connect import signals
+
+    outcomes: list[int] = []
+
+    def another_worker_in_between(connection: JiraConnection, **kwargs: object) -> None:
+        signals.token_refreshed.disconnect(another_worker_in_between)
+        jira.inject("api", "unauthorized")  # the gateway answers its call anonymously
+        other = JiraConnection.objects.select_related("link").get().session()  # the new token
+        outcomes.append(other.get(ISSUE).status_code)
+
+    jira.expire_access_tokens()
+    signals.token_refreshed.connect(another_worker_in_between)
+    try:
+        assert connection.session().get(ISSUE).status_code == 200  # 401, refresh, retry: 200
+    finally:
+        signals.token_refreshed.disconnect(another_worker_in_between)
+    assert outcomes == [401]  # Jira's answer, handed back
+    assert refreshes(jira) == 1
