@@ -35,7 +35,7 @@ def main() -> None:
     calls: int = spec["calls"]
     if not spec.get("guard", True):
         stormguard.pause_refreshes = lambda connection: None
-        stormguard.hold_refreshes = lambda connection, timeout: None
+        stormguard.hold_for = lambda timeout: None  # type: ignore[assignment,return-value]
     outcomes: Counter[str] = Counter()
     waited: list[float] = []
     lock = threading.Lock()

@@ -163,7 +163,7 @@ class AsyncJiraSession(httpx.AsyncClient):
             self._renew_at = expires_at.timestamp() - app_settings.REFRESH_LEEWAY
 
     async def _token_after_rejection(
-        self, *, stale: str, hold_for: float
+        self, *, stale: str, hold_for: float | None
     ) -> tuple[str | None, bool]:
         """The token to retry with after Jira rejected ``stale`` (None: return Jira's answer),
         and whether it comes from a refresh asked for by this call, which holds 401-driven

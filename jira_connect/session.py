@@ -178,7 +178,9 @@ class JiraSession(requests.Session):
                 return self._access_token
         return self._refreshed_token(stale=self._access_token)
 
-    def _token_after_rejection(self, *, stale: str, hold_for: float) -> tuple[str | None, bool]:
+    def _token_after_rejection(
+        self, *, stale: str, hold_for: float | None
+    ) -> tuple[str | None, bool]:
         """The token to retry with after Jira rejected ``stale`` (None: return Jira's answer),
         and whether it comes from a refresh asked for by this call, which holds 401-driven
         refreshes for ``hold_for`` seconds (``stormguard``)."""
