@@ -116,7 +116,8 @@ class LinkHealthRow:
 
     def chart(self, width: int = 420, height: int = 80) -> dict[str, Any]:
         """Stacked bars for the SVG: one per day, refreshed at the bottom."""
-        peak = max((bar.total for bar in self.days), default=0) or 1
+        peak = max((bar.total for bar in self.days), default=0)
+        scale = peak or 1  # no refresh at all: empty bars, and no division by zero
         slot = width / max(len(self.days), 1)
         bars = []
         for index, bar in enumerate(self.days):
@@ -127,7 +128,7 @@ class LinkHealthRow:
                 value = getattr(bar, outcome)
                 if not value:
                     continue
-                size = value * height / peak
+                size = value * height / scale
                 y -= size
                 parts.append({"outcome": outcome, "y": round(y, 1), "height": round(size, 1)})
             bars.append({"x": x, "width": round(slot - 2, 1), "parts": parts, "bar": bar})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -135,3 +136,14 @@ def test_query_count_is_the_same_for_100_and_10000_connections(staff, link_facto
     assert JiraConnection.objects.count() == 10_000
     assert count_queries(staff) == small
     assert "<dd>10000</dd>" in staff.get(reverse(HEALTH)).content.decode()
+
+
+def test_the_chart_caption_says_the_highest_bar_as_it_is(staff, link_factory) -> None:
+    """A link with no refresh at all is not captioned "Highest bar: 1 refreshes"."""
+    quiet = link_factory(name="Quiet Jira", slug="quiet")
+    busy = link_factory(name="Busy Jira", slug="busy")
+    RefreshDay.objects.create(link=busy, day=timezone.localdate(), refreshed=1)
+    html = staff.get(reverse(HEALTH)).content.decode()
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+    assert sorted(captions) == ["Highest bar: 1 refresh.", "No refreshes on these days."]
+    assert quiet.name in html
