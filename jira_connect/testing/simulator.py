@@ -455,20 +455,30 @@ class JiraDCSimulator(SimulatorCore):
             return renamed
 
     # -- admin-side state changes ------------------------------------------------------------
-    def revoke(self, *, user: str | None = None, client_id: str | None = None) -> int:
+    def revoke(
+        self, *, user: str | None = None, client_id: str | None = None, token: str | None = None
+    ) -> int:
         """Revoke what a user granted (their "Authorized applications" page) to one client or
-        all; with only ``client_id``, every user's grant to that client. Returns the number
-        of grants revoked."""
+        all; with only ``client_id``, every user's grant to that client. ``token`` (an access
+        or refresh token) instead picks the one grant holding it, so a test can cut off one
+        connection while others of the same Jira user keep theirs. Returns the number of
+        grants revoked."""
+        if token is not None:
+            if user is not None or client_id is not None:
+                raise ValueError("revoke() takes a token alone, or a user and/or a client_id")
+            with self._lock:
+                return self._provider.revoke(token=token)
         if user is None and client_id is None:
-            raise ValueError("revoke() needs a user, a client_id or both")
+            raise ValueError("revoke() needs a user, a client_id, both, or a token")
         with self._lock:
             user_key = self.user(user).key if user is not None else None
             return self._provider.revoke(user_key=user_key, client_id=client_id)
 
-    def expire_access_tokens(self) -> None:
-        """Make every current access token expired (refresh tokens keep working)."""
+    def expire_access_tokens(self, *, token: str | None = None) -> None:
+        """Make every current access token expired (refresh tokens keep working); with
+        ``token`` (an access or refresh token), only that of the grant holding it."""
         with self._lock:
-            self._provider.expire_access_tokens(self.now())
+            self._provider.expire_access_tokens(self.now(), token)
 
     def is_valid_access_token(self, token: str) -> bool:
         with self._lock:
