@@ -74,12 +74,9 @@ def create_link(
     by default ``callback_url()``.
     """
     number = next(_numbers)
-    name = fields.pop("name", f"{simulator.options.server_title} {number}")
-    client = simulator.register_client(
-        redirect_uri=redirect_uri or callback_url(), scope=scope, name=name
-    )
+    client = simulator.register_client(redirect_uri=redirect_uri or callback_url(), scope=scope)
     values: dict[str, Any] = {
-        "name": name,
+        "name": f"{simulator.options.server_title} {number}",
         "slug": f"jira-{number}",
         "base_url": simulator.base_url,
         "client_id": client.client_id,

@@ -59,4 +59,5 @@ class HomePageTests(JiraSimulatorTestCase):
         # setUp resets the simulator: no request of another test is counted here, and the
         # link registered in setUpTestData is still known to it.
         assert self.jira_simulator.requests == []
-        assert self.jira_simulator.client(self.link.client_id).name == "Acme Jira"
+        client = self.jira_simulator.client(self.link.client_id)
+        assert client.client_secret == self.link.client_secret
