@@ -53,25 +53,10 @@ class JiraSimulatorMixin:
         return connections.create_link(cls.jira_simulator, **fields)
 
     @classmethod
-    def connect_jira_user(
-        cls,
-        link: JiraLink,
-        user: Any = None,
-        *,
-        jira_user: str = "alice",
-        expired: bool = False,
-        must_reconnect: bool = False,
-    ) -> JiraConnection:
-        """Connect ``user`` (a new one when None) to ``link`` as ``jira_user``, through the
-        real grant; ``expired`` or ``must_reconnect`` as the fixtures of those names."""
-        return connections.make_connection(
-            cls.jira_simulator,
-            link,
-            user,
-            jira_user=jira_user,
-            expired=expired,
-            must_reconnect=must_reconnect,
-        )
+    def connect_jira_user(cls, link: JiraLink, user: Any = None, **options: Any) -> JiraConnection:
+        """Connect ``user`` (a new one when None) to ``link`` through the real grant; the
+        ``options`` (``jira_user``, ``expired``, ``must_reconnect``) of `make_connection`."""
+        return connections.make_connection(cls.jira_simulator, link, user, **options)
 
     @classmethod
     def expire_jira_connection(cls, connection: JiraConnection) -> None:

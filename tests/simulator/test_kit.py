@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from jira_connect.testing import connections
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
@@ -85,27 +77,3 @@ def test_callback_url_follows_the_setting(settings) -> None:
     assert connections.callback_url() == "http://testserver/jira/callback/"
     settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "CALLBACK_URL": "https://app.example/cb/"}
     assert connections.callback_url() == "https://app.example/cb/"
-
-
-def test_the_documented_examples_pass(tmp_path) -> None:
-    """docs/testing.md's example test modules, run by pytest as a host site's suite."""
-    text = (ROOT / "docs" / "testing.md").read_text()
-    examples = re.findall(r'```python title="tests/test_jira\.py"\n(.*?)```', text, re.S)
-    assert len(examples) == 2  # the fixtures' and the TestCase helpers'
-    for number, example in enumerate(examples):
-        (tmp_path / f"test_documented_{number}.py").write_text(example)
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # in-memory SQLite
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-            "-c", str(ROOT / "setup.cfg"), "--rootdir", str(ROOT), str(tmp_path),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout
