@@ -77,3 +77,12 @@ def test_callback_url_follows_the_setting(settings) -> None:
     assert connections.callback_url() == "http://testserver/jira/callback/"
     settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "CALLBACK_URL": "https://app.example/cb/"}
     assert connections.callback_url() == "https://app.example/cb/"
+
+
+def test_fixtures_under_transactional_db(transactional_db, jira_expired_connection) -> None:
+    from django.db import connection as database
+
+    assert not database.in_atomic_block  # committed for real: other threads would see it
+    assert jira_expired_connection.session().get("rest/api/2/myself").status_code == 200
+    jira_expired_connection.refresh_from_db()
+    assert not jira_expired_connection.is_expired()
