@@ -19,7 +19,7 @@ import shutil
 import ssl
 import tempfile
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -88,31 +88,9 @@ class JiraDCSimulator(SimulatorCore):
     old one stays valid) and ``lost_response`` (processed, then the connection is dropped).
     """
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        context_path: str = "",
-        users: Iterable[SimulatedUser] | None = None,
-        tls: bool = False,
-        verbose: bool = False,
-        max_log: int = 10000,
-        **switches: Any,
-    ) -> None:
-        options = SimulatorOptions.from_switches(switches)
-        super().__init__(
-            options=options,
-            host=host,
-            port=port,
-            context_path=context_path,
-            tls=tls,
-            users=users,
-            max_log=max_log,
-        )
-        self.verbose = verbose
-        self._server: HTTPServerThread | None = None
-        self._tls_dir: Path | None = None
+    # Set by start() and by the first use of tls=True (the constructor is SimulatorCore's).
+    _server: HTTPServerThread | None = None
+    _tls_dir: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> JiraDCSimulator:

@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import requests
 
+from tests.processes import ROOT, run_python
 from tests.simulator.flow import TIMEOUT
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_pytest(*args: str, passed: int, env: dict[str, str] | None = None) -> None:
     """Run pytest on a host project's tests in a fresh process; all ``passed`` must pass."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(
+        "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", *args, env=env
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{passed} passed" in result.stdout
 
