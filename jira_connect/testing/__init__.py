@@ -1,8 +1,11 @@
 """A Jira Data Center OAuth 2.0 provider simulator for tests and demos.
 
-The other side of the wire: runtime code never imports this package, and it imports neither
-Django nor the rest of `jira_connect`. Host sites use it through the pytest plugin
-(``pytest_plugins = ["jira_connect.testing.pytest_plugin"]``) or directly::
+The other side of the wire: runtime code never imports this package, and importing it imports
+neither Django, pytest nor the rest of `jira_connect`. The Django side (links and connections
+saved on a running simulator) lives in submodules a test imports once Django is set up:
+`connections` (plain functions), `testcases` (a ``TestCase`` mixin) and `pytest_plugin` (the
+``jira_*`` fixtures: ``pytest_plugins = ["jira_connect.testing.pytest_plugin"]``). Or use the
+simulator directly::
 
     with JiraDCSimulator(context_path="/jira") as jira:
         client = jira.register_client(redirect_uri="http://testserver/jira/callback/")

@@ -13,6 +13,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from jira_connect.testing import _oauth, _pages, _ratelimit
@@ -85,20 +86,26 @@ class _Route:
 
 
 class SimulatorCore:
-    """State of one simulated Jira and the handling of every request that reaches it."""
+    """State of one simulated Jira and the handling of every request that reaches it.
+
+    Its constructor is `JiraDCSimulator`'s: the server settings, then any option of
+    `SimulatorOptions` as a keyword (see `JiraDCSimulator`).
+    """
 
     def __init__(
         self,
         *,
-        options: SimulatorOptions,
-        host: str,
-        port: int,
-        context_path: str,
-        tls: bool,
-        users: Iterable[SimulatedUser] | None,
-        max_log: int,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        context_path: str = "",
+        users: Iterable[SimulatedUser] | None = None,
+        tls: bool = False,
+        verbose: bool = False,
+        max_log: int = 10000,
+        **switches: Any,
     ) -> None:
-        self._options = options
+        self._options = SimulatorOptions.from_switches(switches)
+        self.verbose = verbose
         self.host = host
         self._port = port
         self.context_path = _normalize_context_path(context_path)

@@ -6,8 +6,9 @@ them lets a secret reach a repr: a failing assertion prints these objects into C
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, get_args
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, get_args
 
 FaultTarget = Literal["token", "api", "authorize"]
 FaultKind = Literal[
@@ -130,7 +131,12 @@ class InjectedFault:
 
 @dataclass(frozen=True)
 class SimulatorOptions:
-    """Lifetimes, identity and behaviour switches; see `JiraDCSimulator` for each one's meaning."""
+    """Lifetimes, identity and behaviour switches: the one list of the simulator's options.
+
+    `JiraDCSimulator(**switches)`, `configure(**switches)`, the command line's ``--set`` and
+    its config file all take exactly these names (checked by `from_switches`), so a new
+    option is a new field here, documented in docs/testing.md's tables (a test checks both).
+    """
 
     server_title: str = "Simulated Jira"
     version: str = "10.3.0"
@@ -162,7 +168,35 @@ class SimulatorOptions:
     rate_limit_headers: Literal["all", "partial", "none"] = "all"
     rate_limit_anonymous_401: bool = False
 
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        """The option names, for callers that accept options among other keywords."""
+        return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def from_switches(
+        cls, switches: Mapping[str, Any], base: SimulatorOptions | None = None
+    ) -> SimulatorOptions:
+        """``base`` (default: the defaults) with ``switches`` applied; unknown names raise
+        ``TypeError`` naming them, as a misspelt keyword argument would."""
+        unknown = set(switches) - cls.names()
+        if unknown:
+            raise TypeError(
+                f"unknown simulator options: {', '.join(sorted(unknown))} "
+                "(see jira_connect.testing.SimulatorOptions)"
+            )
+        return replace(base, **switches) if base is not None else cls(**switches)
+
     def __post_init__(self) -> None:
+        for option in fields(self):
+            # A switch set from the command line or a JSON file could be a string: the type
+            # of the default is the type of the value (None defaults are checked below).
+            expected = type(option.default)
+            value = getattr(self, option.name)
+            if option.default is not None and (
+                type(value) is not expected and not (expected is int and type(value) is float)
+            ):
+                raise TypeError(f"{option.name} must be {expected.__name__}, not {value!r}")
         if self.token_response_scope not in (None, "scope", "scopes"):
             raise ValueError("token_response_scope must be None, 'scope' or 'scopes'")
         if self.hidden_email not in ("omit", "empty"):

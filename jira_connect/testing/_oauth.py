@@ -372,8 +372,29 @@ class OAuthProvider:
         if grant.refresh_token is not None:
             self._by_refresh.pop(grant.refresh_token, None)
 
-    def revoke(self, *, user_key: str | None = None, client_id: str | None = None) -> int:
-        """Delete every grant (and unused code) of the user and/or client; return the grants."""
+    def grant_holding(self, token: str) -> Grant | None:
+        """The grant whose current access or refresh token is ``token``, expired or not."""
+        for index in (self._by_access, self._by_refresh):
+            grant = self.grants.get(index.get(token, -1))
+            if grant is not None and token in (grant.access_token, grant.refresh_token):
+                return grant
+        return None
+
+    def revoke(
+        self,
+        *,
+        user_key: str | None = None,
+        client_id: str | None = None,
+        token: str | None = None,
+    ) -> int:
+        """Delete every grant (and unused code) of the user and/or client, or the one grant
+        holding ``token``; return the grants."""
+        if token is not None:
+            grant = self.grant_holding(token)
+            if grant is None:
+                return 0
+            self.delete_grant(grant)
+            return 1
         doomed = [
             grant
             for grant in self.grants.values()
@@ -389,6 +410,11 @@ class OAuthProvider:
                 code.used = True
         return len(doomed)
 
-    def expire_access_tokens(self, now: float) -> None:
-        for grant in self.grants.values():
+    def expire_access_tokens(self, now: float, token: str | None = None) -> None:
+        """Expire every current access token, or only that of the grant holding ``token``."""
+        if token is None:
+            grants = list(self.grants.values())
+        else:
+            grants = [grant for grant in [self.grant_holding(token)] if grant is not None]
+        for grant in grants:
             grant.access_expires_at = min(grant.access_expires_at, now)

@@ -19,7 +19,7 @@ import shutil
 import ssl
 import tempfile
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -72,61 +72,11 @@ class JiraDCSimulator(SimulatorCore):
     built-in alice and bob), ``verbose`` (log requests to stderr, never query strings) and
     ``max_log`` (records kept in ``requests``; the counters count everything).
 
-    Identity and lifetimes: ``server_title``, ``version`` (drives ``serverInfo``),
-    ``advertised_base_url`` (the ``baseUrl`` Jira believes in and the base of ``self`` links;
-    default ``base_url``, set it to simulate a proxy mismatch), ``code_ttl`` (10 s, the
-    documented ``max.client.delay.seconds``), ``access_token_ttl`` (3600),
-    ``refresh_token_ttl`` (7776000).
-
-    Switches (each covers an UNVERIFIED point of the fact sheet; the default is stricter):
-
-    - ``require_pkce=False``: PKCE is optional in Jira; True refuses authorize requests
-      without a ``code_challenge``.
-    - ``accept_sha256_method=False``: whether the literal ``code_challenge_method=sha256``
-      (Atlassian's wording) is accepted besides ``S256`` and ``plain``.
-    - ``code_verifier_max_length=127``: Atlassian's text says 43-127 characters; RFC 7636
-      says 43-128. Set 128 for the RFC limit.
-    - ``validate_client_secret=True``: False mimics the system property
-      ``atlassian.oauth2.provider.validate.client.secret=false`` (secret not checked).
-    - ``require_redirect_uri_on_refresh=True``: jira.js says a refresh without
-      ``redirect_uri`` gets a bare ``invalid_grant``; False is what Nango and others rely on.
-      A ``redirect_uri`` that is sent must match either way.
-    - ``exact_redirect_uri_match=True``: False ignores a trailing slash difference.
-    - ``allow_http_redirect_uri=True``: False refuses to register an ``http://`` redirect URL,
-      as Jira does without ``skip.redirect.url.https.requirement`` (on by default because the
-      simulator itself is a development Jira on plain HTTP).
-    - ``token_response_scope=None``: no scope field in token responses (Atlassian's example);
-      ``"scope"`` (jira.js's type) or ``"scopes"`` (Bitbucket DC, per git-credential-manager).
-    - ``refresh_ttl_from_first_grant=True``: the refresh lifetime runs from the consent, not
-      from each rotation.
-    - ``invalid_client_status=401``: the status of ``invalid_client`` (400 also plausible).
-    - ``deny_redirects=True``: Deny redirects with ``error=access_denied`` (RFC 6749); False
-      leaves the user on a Jira page and the client never hears back.
-    - ``hidden_email="omit"``: how a user with a hidden email appears: field omitted, or
-      ``"empty"`` for ``"emailAddress": ""``.
-    - ``anonymous_fallback=False``: a missing or rejected token gets 401; True answers as
-      anonymous instead (200 with ``X-AUSERNAME: anonymous`` and nothing visible; ``/myself``
-      still 401), the trap reported for PATs on Jira 10.3.
-    - ``link_changes_revoke_tokens=True``: deleting the link (``remove_client``) or resetting
-      its secret (``reset_client_secret``) kills the tokens it issued.
-    - ``revocation_endpoint=False`` / ``introspection_endpoint=False``: none is documented;
-      True serves RFC 7009 ``/rest/oauth2/latest/revoke`` / RFC 7662 ``.../introspect``.
-
-    Misconfiguration: ``authorize_https_error=True`` makes the authorise endpoint answer 400
-    "Please ensure that your server is using HTTPS and that your application base URL is
-    configured appropriately", as Jira does when its own base URL is not https or a proxy in
-    front of it hides that the request came over HTTPS.
-
-    Rate limiting, per user, like Jira DC's (off unless ``rate_limit_capacity`` is set): a
-    bucket of ``rate_limit_capacity`` tokens, ``rate_limit_fill_rate`` more every
-    ``rate_limit_interval`` seconds (on the simulator's clock, so ``advance()`` refills it),
-    one token per authenticated REST call. Answers carry ``X-RateLimit-Limit``,
-    ``-Remaining``, ``-FillRate`` and ``-Interval-Seconds``; over the limit, a 429 with
-    Tomcat's HTML page and ``Retry-After`` (whole seconds until the next tokens). Switches for
-    what integrators met: ``rate_limit_retry_after_zero`` (``Retry-After: 0``, as Jira 9.12
-    sent), ``rate_limit_headers`` (``"partial"``: no ``-FillRate`` or ``-Interval-Seconds``;
-    ``"none"``: no rate-limit header and no ``Retry-After``), ``rate_limit_anonymous_401``
-    (a gateway answering an anonymous 401 instead of the 429).
+    Every other keyword is an option: a field of `SimulatorOptions` (identity, lifetimes, the
+    switches that pick a behaviour where the fact sheet is unverified, stricter by default,
+    and the rate limiter's), each described in docs/testing.md ("Switches" and "Rate
+    limits"). An unknown name raises ``TypeError``; ``configure()`` changes them while
+    running.
 
     Not switches but documented facts: form-encoded token requests (a JSON body gets a 500),
     parameters also read from the query string, no HTTP Basic client authentication,
@@ -138,89 +88,9 @@ class JiraDCSimulator(SimulatorCore):
     old one stays valid) and ``lost_response`` (processed, then the connection is dropped).
     """
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        context_path: str = "",
-        server_title: str = "Simulated Jira",
-        version: str = "10.3.0",
-        code_ttl: int = 10,
-        access_token_ttl: int = 3600,
-        refresh_token_ttl: int = 7776000,
-        advertised_base_url: str | None = None,
-        require_pkce: bool = False,
-        accept_sha256_method: bool = False,
-        code_verifier_max_length: int = 127,
-        validate_client_secret: bool = True,
-        require_redirect_uri_on_refresh: bool = True,
-        exact_redirect_uri_match: bool = True,
-        allow_http_redirect_uri: bool = True,
-        token_response_scope: Literal["scope", "scopes"] | None = None,
-        refresh_ttl_from_first_grant: bool = True,
-        invalid_client_status: int = 401,
-        deny_redirects: bool = True,
-        hidden_email: Literal["omit", "empty"] = "omit",
-        anonymous_fallback: bool = False,
-        link_changes_revoke_tokens: bool = True,
-        revocation_endpoint: bool = False,
-        introspection_endpoint: bool = False,
-        authorize_https_error: bool = False,
-        rate_limit_capacity: int = 0,
-        rate_limit_fill_rate: int = 1,
-        rate_limit_interval: int = 1,
-        rate_limit_retry_after_zero: bool = False,
-        rate_limit_headers: Literal["all", "partial", "none"] = "all",
-        rate_limit_anonymous_401: bool = False,
-        users: Iterable[SimulatedUser] | None = None,
-        tls: bool = False,
-        verbose: bool = False,
-        max_log: int = 10000,
-    ) -> None:
-        options = SimulatorOptions(
-            server_title=server_title,
-            version=version,
-            advertised_base_url=advertised_base_url,
-            code_ttl=code_ttl,
-            access_token_ttl=access_token_ttl,
-            refresh_token_ttl=refresh_token_ttl,
-            require_pkce=require_pkce,
-            accept_sha256_method=accept_sha256_method,
-            code_verifier_max_length=code_verifier_max_length,
-            validate_client_secret=validate_client_secret,
-            require_redirect_uri_on_refresh=require_redirect_uri_on_refresh,
-            exact_redirect_uri_match=exact_redirect_uri_match,
-            allow_http_redirect_uri=allow_http_redirect_uri,
-            token_response_scope=token_response_scope,
-            refresh_ttl_from_first_grant=refresh_ttl_from_first_grant,
-            invalid_client_status=invalid_client_status,
-            deny_redirects=deny_redirects,
-            hidden_email=hidden_email,
-            anonymous_fallback=anonymous_fallback,
-            link_changes_revoke_tokens=link_changes_revoke_tokens,
-            revocation_endpoint=revocation_endpoint,
-            introspection_endpoint=introspection_endpoint,
-            authorize_https_error=authorize_https_error,
-            rate_limit_capacity=rate_limit_capacity,
-            rate_limit_fill_rate=rate_limit_fill_rate,
-            rate_limit_interval=rate_limit_interval,
-            rate_limit_retry_after_zero=rate_limit_retry_after_zero,
-            rate_limit_headers=rate_limit_headers,
-            rate_limit_anonymous_401=rate_limit_anonymous_401,
-        )
-        super().__init__(
-            options=options,
-            host=host,
-            port=port,
-            context_path=context_path,
-            tls=tls,
-            users=users,
-            max_log=max_log,
-        )
-        self.verbose = verbose
-        self._server: HTTPServerThread | None = None
-        self._tls_dir: Path | None = None
+    # Set by start() and by the first use of tls=True (the constructor is SimulatorCore's).
+    _server: HTTPServerThread | None = None
+    _tls_dir: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> JiraDCSimulator:
@@ -302,10 +172,10 @@ class JiraDCSimulator(SimulatorCore):
     def options(self) -> SimulatorOptions:
         return self._options
 
-    def configure(self, **changes: Any) -> SimulatorOptions:
+    def configure(self, **switches: Any) -> SimulatorOptions:
         """Change lifetimes or switches while running, e.g. ``configure(code_ttl=60)``."""
         with self._lock:
-            self._options = dataclasses.replace(self._options, **changes)
+            self._options = SimulatorOptions.from_switches(switches, self._options)
             return self._options
 
     def reset(self) -> None:
@@ -455,20 +325,30 @@ class JiraDCSimulator(SimulatorCore):
             return renamed
 
     # -- admin-side state changes ------------------------------------------------------------
-    def revoke(self, *, user: str | None = None, client_id: str | None = None) -> int:
+    def revoke(
+        self, *, user: str | None = None, client_id: str | None = None, token: str | None = None
+    ) -> int:
         """Revoke what a user granted (their "Authorized applications" page) to one client or
-        all; with only ``client_id``, every user's grant to that client. Returns the number
-        of grants revoked."""
+        all; with only ``client_id``, every user's grant to that client. ``token`` (an access
+        or refresh token) instead picks the one grant holding it, so a test can cut off one
+        connection while others of the same Jira user keep theirs. Returns the number of
+        grants revoked."""
+        if token is not None:
+            if user is not None or client_id is not None:
+                raise ValueError("revoke() takes a token alone, or a user and/or a client_id")
+            with self._lock:
+                return self._provider.revoke(token=token)
         if user is None and client_id is None:
-            raise ValueError("revoke() needs a user, a client_id or both")
+            raise ValueError("revoke() needs a user, a client_id, both, or a token")
         with self._lock:
             user_key = self.user(user).key if user is not None else None
             return self._provider.revoke(user_key=user_key, client_id=client_id)
 
-    def expire_access_tokens(self) -> None:
-        """Make every current access token expired (refresh tokens keep working)."""
+    def expire_access_tokens(self, *, token: str | None = None) -> None:
+        """Make every current access token expired (refresh tokens keep working); with
+        ``token`` (an access or refresh token), only that of the grant holding it."""
         with self._lock:
-            self._provider.expire_access_tokens(self.now())
+            self._provider.expire_access_tokens(self.now(), token)
 
     def is_valid_access_token(self, token: str) -> bool:
         with self._lock:

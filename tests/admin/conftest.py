@@ -5,6 +5,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from jira_connect.models import JiraLink
+from jira_connect.testing.connections import create_link
 from tests.flow.conftest import CALLBACK, browser, connect, jira, link, user  # noqa: F401
 
 
@@ -28,12 +29,5 @@ def viewer(user_factory) -> Client:
 
 
 @pytest.fixture
-def sim_link(jira, link_factory) -> JiraLink:  # noqa: F811
-    app = jira.register_client(redirect_uri=CALLBACK, scope="WRITE")
-    return link_factory(
-        name="Sim Jira",
-        slug="sim",
-        base_url=jira.base_url,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-    )
+def sim_link(jira, db) -> JiraLink:  # noqa: F811
+    return create_link(jira, name="Sim Jira", slug="sim", redirect_uri=CALLBACK)

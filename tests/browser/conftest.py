@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jira_connect.testing import JiraDCSimulator
+from tests.processes import run_python
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -62,15 +63,7 @@ def free_port() -> int:
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("manage.py", *args, env=env)
     if result.returncode != 0:
         pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
 

@@ -7,6 +7,7 @@ from django.test import Client
 
 from jira_connect.models import JiraLink
 from jira_connect.testing import JiraDCSimulator
+from jira_connect.testing.connections import create_link
 
 CALLBACK = "http://testserver/jira/callback/"
 
@@ -18,16 +19,9 @@ def jira(jira_simulator_factory) -> JiraDCSimulator:
 
 
 @pytest.fixture
-def link(jira, link_factory) -> JiraLink:
-    client = jira.register_client(redirect_uri=CALLBACK, scope="WRITE", name="Example site")
-    return link_factory(
-        name="Acme Jira",
-        slug="acme",
-        base_url=jira.base_url,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        scope="WRITE",
-    )
+def link(jira, db) -> JiraLink:
+    """The testing kit's link (`create_link`), named for the flow's assertions."""
+    return create_link(jira, name="Acme Jira", slug="acme", redirect_uri=CALLBACK)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.test import Client, override_settings
 
 from jira_connect.exceptions import LinkAccessDenied
 from jira_connect.models import JiraConnection
+from jira_connect.testing.connections import create_link
 from tests.conftest import jira_connect_settings
 from tests.flow.conftest import CALLBACK, local
 
@@ -21,35 +22,17 @@ def tenant_settings(settings):
 
 
 @pytest.fixture
-def links(jira_simulator_factory, link_factory):
+def links(jira_simulator_factory, db):
     acme_jira = jira_simulator_factory(context_path="/jira")
     globex_jira = jira_simulator_factory()
+    shared_jira = jira_simulator_factory()
     made = {}
-    for tenant, sim in (("acme", acme_jira), ("globex", globex_jira)):
-        client = sim.register_client(redirect_uri=CALLBACK)
-        made[tenant] = (
-            link_factory(
-                name=f"{tenant.title()} Jira",
-                slug=tenant,
-                tenant=tenant,
-                base_url=sim.base_url,
-                client_id=client.client_id,
-                client_secret=client.client_secret,
-            ),
-            sim,
+    for tenant, sim in (("acme", acme_jira), ("globex", globex_jira), ("shared", shared_jira)):
+        fields = {"tenant": tenant} if tenant != "shared" else {}
+        link = create_link(
+            sim, name=f"{tenant.title()} Jira", slug=tenant, redirect_uri=CALLBACK, **fields
         )
-    shared_sim = jira_simulator_factory()
-    client = shared_sim.register_client(redirect_uri=CALLBACK)
-    made["shared"] = (
-        link_factory(
-            name="Shared Jira",
-            slug="shared",
-            base_url=shared_sim.base_url,
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-        ),
-        shared_sim,
-    )
+        made[tenant] = (link, sim)
     return made
 
 

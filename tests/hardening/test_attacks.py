@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from jira_connect.models import JiraConnection
+from jira_connect.testing.connections import create_link
 from tests.flow.conftest import local, query, start
 
 pytestmark = pytest.mark.django_db
@@ -37,17 +38,11 @@ def test_intercepted_code_is_useless_without_the_verifier(link, jira, user) -> N
 
 
 def test_state_of_one_link_cannot_complete_another(
-    link, jira, link_factory, user, jira_simulator_factory
+    link, jira, user, jira_simulator_factory
 ) -> None:
     """Mix-up: the callback takes the link from the state, never from the request."""
     other_sim = jira_simulator_factory()
-    app = other_sim.register_client(redirect_uri="http://testserver/jira/callback/")
-    other = link_factory(
-        slug="other",
-        base_url=other_sim.base_url,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-    )
+    other = create_link(other_sim, slug="other")
     client = Client()
     client.force_login(user)
     other_state = query(other_sim.authorize(start(client, other)))["state"]

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
+import re
 import textwrap
 
 import requests
 
+from tests.processes import ROOT, run_python
 from tests.simulator.flow import TIMEOUT
+
+
+def run_pytest(*args: str, passed: int, env: dict[str, str] | None = None) -> None:
+    """Run pytest on a host project's tests in a fresh process; all ``passed`` must pass."""
+    result = run_python(
+        "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", *args, env=env
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{passed} passed" in result.stdout
 
 
 def test_jira_simulator_fixture(jira_simulator):
@@ -48,15 +58,19 @@ def test_plugin_in_a_host_project(tmp_path):
             """
         )
     )
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:django", "-p", "no:randomly",
-            "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tmp_path), str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    run_pytest(
+        "-p", "no:django", "-c", "/dev/null", "--rootdir", str(tmp_path), str(tmp_path), passed=2
     )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+
+
+def test_the_documented_examples_pass(tmp_path):
+    """docs/testing.md's example test modules, run by pytest as a host site's suite."""
+    text = (ROOT / "docs" / "testing.md").read_text()
+    examples = re.findall(r'```python title="tests/test_jira\.py"\n(.*?)```', text, re.S)
+    assert len(examples) == 2  # the fixtures' and the TestCase helpers'
+    for number, example in enumerate(examples):
+        (tmp_path / f"test_documented_{number}.py").write_text(example)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # in-memory SQLite
+    run_pytest(
+        "-c", str(ROOT / "setup.cfg"), "--rootdir", str(ROOT), str(tmp_path), passed=7, env=env
+    )  # fmt: skip

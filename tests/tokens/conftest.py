@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jira_connect import oauth
 from jira_connect.models import JiraConnection
+from jira_connect.testing.connections import connect_user
 from tests.flow.conftest import CALLBACK, browser, connect, jira, link, user  # noqa: F401
 
 
@@ -25,32 +25,14 @@ def expire(connection: JiraConnection) -> None:
 
 @pytest.fixture
 def grant(jira, link, user_factory):  # noqa: F811
-    """Make a connection with real tokens from the simulator, without the browser dance."""
-    client = oauth.OAuthClient(
-        base_url=link.base_url,
-        client_id=link.client_id,
-        client_secret=link.client_secret,
-        redirect_uri=CALLBACK,
-        scope="WRITE",
-        allow_http=True,
-    )
+    """Make a connection with real tokens from the simulator, without the browser dance (the
+    testing kit's `connect_user`), expiring in ``expires_in``, with ``fields`` changed."""
 
     def make(expires_in: timedelta = timedelta(hours=1), **fields) -> JiraConnection:
-        request = oauth.start_authorization(client)
-        callback = jira.authorize(request.url, user="alice")
-        code = dict(part.split("=", 1) for part in callback.split("?", 1)[1].split("&"))["code"]
-        tokens = oauth.exchange_code(client, code, request.code_verifier)
-        values = {
-            "link": link,
-            "user": user_factory(),
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-            "expires_at": timezone.now() + expires_in,
-            "redirect_uri": CALLBACK,
-            "last_refreshed_at": timezone.now(),
-            "jira_key": "JIRAUSER10000",
-        }
-        values.update(fields)
-        return JiraConnection.objects.create(**values)
+        connection = connect_user(jira, link, user_factory())
+        fields.setdefault("expires_at", timezone.now() + expires_in)
+        JiraConnection.objects.filter(pk=connection.pk).update(**fields)
+        connection.refresh_from_db()
+        return connection
 
     return make
