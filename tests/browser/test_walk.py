@@ -24,6 +24,9 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import serve_demo_site
 from tests.browser.test_demo import CONSENT_PATH, expect_message, log_in, screenshot
 
+#: An admin change page: where a click on a list's row lands.
+CHANGE_PAGE = re.compile(r"/admin/jira_connect/\w+/\d+/change/$")
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
@@ -252,6 +255,7 @@ def test_admin_pages_fit_and_pass_axe(chromium: Browser, walk_site: DemoSite, wi
         audit(page, "#content")
     page.goto("/admin/jira_connect/jiralink/")
     page.locator("#result_list").get_by_role("link", name="Acme Jira", exact=True).click()
+    expect(page).to_have_url(CHANGE_PAGE)  # audited once there, not while still leaving the list
     audit(page, "#content")
     fits(page, "#content")
     page.locator("#jira-connect-test-link").click()
@@ -259,6 +263,7 @@ def test_admin_pages_fit_and_pass_axe(chromium: Browser, walk_site: DemoSite, wi
     audit(page, "#content")
     page.goto("/admin/jira_connect/jiraconnection/")
     page.locator("#result_list tbody tr th a").first.click()
+    expect(page).to_have_url(CHANGE_PAGE)
     expect(page.locator("select[name=status]")).to_have_count(0)  # status only through actions
     audit(page, "#content")
     page.locator("#jira-connect-revoke").click()
@@ -276,6 +281,7 @@ def test_admin_pages_fit_and_pass_axe(chromium: Browser, walk_site: DemoSite, wi
         screenshot(page, "admin-7-health")
         page.goto("/admin/jira_connect/jiraconnection/")
         page.locator("#result_list tbody tr th a").first.click()
+        expect(page).to_have_url(CHANGE_PAGE)
         screenshot(page, "admin-8-connection")
     page.goto("/admin/jira_connect/jiraconnection/")
     page.locator("#result_list tbody tr th a").first.click()
