@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -152,33 +153,66 @@ async def _refresh(
         lambda: httpx.AsyncClient(verify=client.verify, timeout=timeout, follow_redirects=False)
     )
     issued_at = datetime.now(timezone.utc)
-    try:
-        async with (
+    async with http:
+        answer = await exchange(
             http,
-            http.stream(
-                request.method, request.url, headers=request.headers, content=request.body
-            ) as response,
-        ):
-            content = await _bounded(response, client.max_response_bytes, request.url)
-    except httpx.HTTPError as err:
-        raise JiraUnavailable(describe_failure(err, request.url, "the token request")) from None
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body,
+            max_bytes=client.max_response_bytes,
+            what="the token request",
+        )
     return oauth.parse_token_answer(
         request,
-        status=response.status_code,
-        headers=response.headers,
-        content=content,
-        url=str(response.url),
+        status=answer.status_code,
+        headers=answer.headers,
+        content=answer.content,
+        url=answer.url,
         issued_at=issued_at,
     )
 
 
-async def _bounded(response: httpx.Response, limit: int, url: str) -> bytes:
+async def exchange(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+    max_bytes: int,
+    what: str,
+) -> Answer:
+    """One bounded, redirect-free exchange with Jira over httpx (``_http.send``'s rules): at most
+    ``max_bytes`` of the body read, every transport failure a ``JiraUnavailable`` naming
+    ``what``."""
+    try:
+        async with http.stream(
+            method, url, headers=dict(headers), content=content, follow_redirects=False
+        ) as response:
+            body = await _bounded(response, max_bytes, url, what)
+    except httpx.HTTPError as err:
+        raise JiraUnavailable(describe_failure(err, url, what)) from None
+    return Answer(response.status_code, response.headers, body, str(response.url))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Jira's answer to an ``exchange``, its body read."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes = field(repr=False)
+    url: str
+
+
+async def _bounded(response: httpx.Response, limit: int, url: str, what: str) -> bytes:
     body = bytearray()
     async for chunk in response.aiter_bytes():
         body += chunk
         if len(body) > limit:
             raise JiraUnavailable(
-                f"Jira's answer to the token request is larger than {limit} bytes (HTTP "
+                f"Jira's answer to {what} is larger than {limit} bytes (HTTP "
                 f"{response.status_code}): is something other than Jira answering at "
                 f"{_origin(url)}?",
                 status_code=response.status_code,
