@@ -86,27 +86,89 @@ async def arefresh_connection(
 
 
 async def single_flight(
-    connection: JiraConnection, needs_refresh: Callable[[JiraConnection], bool]
+    connection: JiraConnection,
+    needs_refresh: Callable[[JiraConnection], bool],
+    *,
+    lane: Lane | None = None,
 ) -> bool:
     """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read.
 
-    Returns whether this call refreshed.
+    ``lane``: a bulk refresh's thread and HTTP clients to use (``Lane``); without one, the
+    flight has a thread of its own and a client of its own. Returns whether this call refreshed.
     """
     flight = refreshing.Flight(connection, needs_refresh)
     async with _locks.hold(flight.key):
-        task = asyncio.ensure_future(_fly(flight))
+        task = asyncio.ensure_future(_fly(flight, lane))
         _running.add(task)
         task.add_done_callback(_running.discard)
         return await asyncio.shield(task)
 
 
-async def _fly(flight: refreshing.Flight) -> bool:
-    loop = asyncio.get_running_loop()
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-refresh")
+class TokenClients:
+    """httpx clients for token calls, one per TLS setting and timeout, shared by the flights of
+    a bulk refresh: building a client loads the CA certificates into an SSL context (tens of
+    milliseconds of CPU each time), and a shared one keeps its connections to Jira open."""
 
-    def in_thread(step: Callable[[], _T]) -> asyncio.Future[_T]:
-        return loop.run_in_executor(thread, step)
+    def __init__(self, max_connections: int) -> None:
+        self._clients: dict[tuple[object, object], httpx.AsyncClient] = {}
+        self._lock = asyncio.Lock()
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
 
+    async def get(
+        self, client: oauth.OAuthClient, in_thread: Callable[[Callable[[], Any]], Awaitable[Any]]
+    ) -> httpx.AsyncClient:
+        """The shared client for ``client``'s TLS settings and timeout, built (in a thread, as
+        loading certificates takes a while) the first time."""
+        key = (client.verify, client.timeout)
+        async with self._lock:
+            http = self._clients.get(key)
+            if http is None:
+                http = await in_thread(lambda: _token_client(client, self._limits))
+                self._clients[key] = http
+        return http
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for http in clients:
+            await http.aclose()
+
+
+class Lane:
+    """What a bulk refresh lends the flights it runs one after another: a thread kept for
+    them, whose database connection stays open from one flight to the next (as a sync
+    ``--workers`` thread's does) rather than opened and closed for each, and the run's shared
+    ``TokenClients``. Close it with ``await lane.aclose()`` (closes the thread's connection)."""
+
+    def __init__(self, clients: TokenClients) -> None:
+        self.clients = clients
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-lane")
+
+    def run(self, step: Callable[[], _T]) -> asyncio.Future[_T]:
+        """Run ``step`` (database work) in the lane's thread."""
+        return asyncio.get_running_loop().run_in_executor(self._thread, step)
+
+    async def aclose(self) -> None:
+        try:
+            await self.run(connections.close_all)
+        finally:
+            self._thread.shutdown(wait=False)
+
+
+async def _fly(flight: refreshing.Flight, lane: Lane | None) -> bool:
+    thread: ThreadPoolExecutor | None = None
+    if lane is None:
+        loop = asyncio.get_running_loop()
+        own = thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-refresh")
+
+        def in_thread(step: Callable[[], _T]) -> asyncio.Future[_T]:
+            return loop.run_in_executor(own, step)
+
+        last: Callable[[Callable[[], _T]], _T] = _closing
+    else:
+        in_thread = lane.run
+        last = _plain
     try:
         try:
             call = await in_thread(flight.open)
@@ -116,16 +178,17 @@ async def _fly(flight: refreshing.Flight) -> bool:
         result: oauth.TokenSet | Exception | None = None
         if call is not None:
             try:
-                result = await _refresh(call, in_thread)
+                result = await _refresh(call, in_thread, lane.clients if lane else None)
             except refreshing.TOKEN_CALL_ERRORS as err:
                 result = err
             except BaseException as err:
                 failure = err
-                await in_thread(lambda: _closing(lambda: flight.abort(failure)))
+                await in_thread(lambda: last(lambda: flight.abort(failure)))
                 raise
-        return await in_thread(lambda: _closing(lambda: flight.finish(result)))
+        return await in_thread(lambda: last(lambda: flight.finish(result)))
     finally:
-        thread.shutdown(wait=False)
+        if thread is not None:
+            thread.shutdown(wait=False)
 
 
 def _closing(step: Callable[[], _T]) -> _T:
@@ -137,32 +200,47 @@ def _closing(step: Callable[[], _T]) -> _T:
         connections.close_all()
 
 
+def _plain(step: Callable[[], _T]) -> _T:
+    """Run the flight's last step in a lane's thread, which keeps its database connection."""
+    return step()
+
+
+def _token_client(
+    client: oauth.OAuthClient, limits: httpx.Limits | None = None
+) -> httpx.AsyncClient:
+    """An httpx client for ``client``'s token calls: its TLS settings and timeout, no redirects."""
+    kwargs: dict[str, Any] = {} if limits is None else {"limits": limits}
+    return httpx.AsyncClient(
+        verify=client.verify,
+        timeout=httpx_timeout(client.timeout),
+        follow_redirects=False,
+        **kwargs,
+    )
+
+
 @sensitive_variables()
 async def _refresh(
-    call: refreshing.TokenCall, in_thread: Callable[[Callable[[], Any]], Awaitable[Any]]
+    call: refreshing.TokenCall,
+    in_thread: Callable[[Callable[[], Any]], Awaitable[Any]],
+    clients: TokenClients | None = None,
 ) -> oauth.TokenSet:
     """Phase (b): ``oauth.refresh`` over httpx: no redirects, bounded read, the same parsing.
 
-    The client is built in the flight's thread: loading CA certificates into its SSL
-    context would block the event loop for a noticeable time.
+    The client is a bulk refresh's shared one, or one built for this call in the flight's
+    thread: loading CA certificates into its SSL context would block the event loop for a
+    noticeable time.
     """
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
-    timeout = httpx_timeout(client.timeout)
-    http: httpx.AsyncClient = await in_thread(
-        lambda: httpx.AsyncClient(verify=client.verify, timeout=timeout, follow_redirects=False)
-    )
-    issued_at = datetime.now(timezone.utc)
-    async with http:
-        answer = await exchange(
-            http,
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body,
-            max_bytes=client.max_response_bytes,
-            what="the token request",
-        )
+    if clients is not None:
+        shared = await clients.get(client, in_thread)
+        issued_at = datetime.now(timezone.utc)
+        answer = await _token_exchange(shared, client, request)
+    else:
+        http: httpx.AsyncClient = await in_thread(lambda: _token_client(client))
+        issued_at = datetime.now(timezone.utc)
+        async with http:
+            answer = await _token_exchange(http, client, request)
     return oauth.parse_token_answer(
         request,
         status=answer.status_code,
@@ -170,6 +248,21 @@ async def _refresh(
         content=answer.content,
         url=answer.url,
         issued_at=issued_at,
+    )
+
+
+@sensitive_variables()
+async def _token_exchange(
+    http: httpx.AsyncClient, client: oauth.OAuthClient, request: oauth.TokenRequest
+) -> Answer:
+    return await exchange(
+        http,
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.body,
+        max_bytes=client.max_response_bytes,
+        what="the token request",
     )
 
 
