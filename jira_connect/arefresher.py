@@ -74,9 +74,16 @@ async def arefresh_due(
             await lane.aclose()
 
     try:
-        await asyncio.gather(*(work_through() for _ in range(lanes)))
+        # A lane that fails (the database gone) stops; the others finish the work, as the sync
+        # command's other threads do, and then the failure is raised.
+        ended = await asyncio.gather(
+            *(work_through() for _ in range(lanes)), return_exceptions=True
+        )
     finally:
         await clients.aclose()
+    for outcome in ended:
+        if isinstance(outcome, BaseException):
+            raise outcome
     return summary
 
 

@@ -139,3 +139,26 @@ def test_an_async_run_beside_a_sync_run_refreshes_each_connection_once(grant, ji
     assert sum(summary.refreshed for summary in summaries) == 20
     assert sum(summary.fresh for summary in summaries) == 20
     assert all(jira.is_valid_access_token(c.access_token) for c in JiraConnection.objects.all())
+
+
+@pytest.mark.server_database
+def test_a_failing_lane_leaves_the_work_to_the_others_then_fails(grant, jira, monkeypatch) -> None:
+    """As a sync worker thread that dies: the other lanes refresh the rest, then the run fails."""
+    from django.db import DatabaseError
+
+    if db.vendor == "sqlite":
+        pytest.skip("one lane on SQLite")
+    for _ in range(6):
+        grant(expires_in=timedelta(minutes=-5))
+    pks = refresher.due_connections()
+    real = refresher.load
+
+    def load(pk: int) -> JiraConnection | None:
+        if pk == pks[0]:
+            raise DatabaseError("connection lost")
+        return real(pk)
+
+    monkeypatch.setattr(refresher, "load", load)
+    with pytest.raises(DatabaseError, match="connection lost"):
+        arefresher.refresh_due_async(pks, concurrency=2)
+    assert refreshes(jira) == 5
