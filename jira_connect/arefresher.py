@@ -3,10 +3,10 @@
 ``refresher.refresh_due`` runs N threads, each making its refreshes' token
 calls itself. Here N coroutines on one event loop take the due connections
 in turn; each refresh is ``arefreshing``'s single flight, its token call on
-the event loop through an httpx client the whole run shares (connections to
-Jira kept open), and its locked database work in the coroutine's own thread
-(a ``Lane``: one database connection per coroutine, kept for the run, as a
-sync worker's). The decisions, outcomes, signals and summary are the sync
+the event loop through an httpx client the coroutine keeps (its connection
+to Jira kept open, the SSL context shared by all), and its locked database
+work in the coroutine's own thread (a ``Lane``: one database connection per
+coroutine, kept for the run, as a sync worker's). The decisions, outcomes, signals and summary are the sync
 command's: each connection is decided again under its row lock
 (``refreshing.due``), so this runs safely beside sync runs and users'
 requests.
@@ -60,11 +60,11 @@ async def arefresh_due(
     if connections[router.db_for_write(JiraConnection)].vendor == "sqlite":
         concurrency = 1
     lanes = max(1, min(concurrency, len(pks)))
-    clients = arefreshing.TokenClients(max_connections=lanes)
+    contexts = arefreshing.TLSContexts()
     work = iter(pks)  # shared by the coroutines: each takes the next due connection
 
     async def work_through() -> None:
-        lane = arefreshing.Lane(clients)
+        lane = arefreshing.Lane(contexts)
         try:
             for pk in work:
                 summary.count(await arefresh_one(pk, lane, within=within, idle_days=idle_days))
@@ -73,14 +73,9 @@ async def arefresh_due(
         finally:
             await lane.aclose()
 
-    try:
-        # A lane that fails (the database gone) stops; the others finish the work, as the sync
-        # command's other threads do, and then the failure is raised.
-        ended = await asyncio.gather(
-            *(work_through() for _ in range(lanes)), return_exceptions=True
-        )
-    finally:
-        await clients.aclose()
+    # A lane that fails (the database gone) stops; the others finish the work, as the sync
+    # command's other threads do, and then the failure is raised.
+    ended = await asyncio.gather(*(work_through() for _ in range(lanes)), return_exceptions=True)
     for outcome in ended:
         if isinstance(outcome, BaseException):
             raise outcome

@@ -22,6 +22,7 @@ Import only with httpx installed (``django-jira-connect[async]``).
 from __future__ import annotations
 
 import asyncio
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +38,11 @@ from django.views.decorators.debug import sensitive_variables
 from jira_connect import oauth, refreshing
 from jira_connect.exceptions import JiraTLSError, JiraUnavailable
 from jira_connect.models import JiraConnection
+from jira_connect.transport import Verify
 
 _T = TypeVar("_T")
+#: Runs a step (database work, or loading certificates) in a thread: ``Lane.run``.
+Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 class _LoopLocks:
@@ -104,53 +108,59 @@ async def single_flight(
         return await asyncio.shield(task)
 
 
-class TokenClients:
-    """httpx clients for token calls, one per TLS setting and timeout, shared by the flights of
-    a bulk refresh: building a client loads the CA certificates into an SSL context (tens of
-    milliseconds of CPU each time), and a shared one keeps its connections to Jira open."""
+class TLSContexts:
+    """The SSL contexts of a bulk refresh's token calls, one per TLS setting, shared by its
+    lanes: building one loads the CA certificates, tens of milliseconds of CPU each time."""
 
-    def __init__(self, max_connections: int) -> None:
-        self._clients: dict[tuple[object, object], httpx.AsyncClient] = {}
+    def __init__(self) -> None:
+        self._contexts: dict[object, ssl.SSLContext] = {}
         self._lock = asyncio.Lock()
-        self._limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
 
-    async def get(
-        self, client: oauth.OAuthClient, in_thread: Callable[[Callable[[], Any]], Awaitable[Any]]
-    ) -> httpx.AsyncClient:
-        """The shared client for ``client``'s TLS settings and timeout, built (in a thread, as
-        loading certificates takes a while) the first time."""
-        key = (client.verify, client.timeout)
+    async def get(self, verify: Verify, in_thread: Runner) -> ssl.SSLContext:
+        """The context for ``verify`` (built in a thread the first time)."""
+        if isinstance(verify, ssl.SSLContext):
+            return verify  # a link's own CAs: built once already (transport.tls_verify)
         async with self._lock:
-            http = self._clients.get(key)
-            if http is None:
-                http = await in_thread(lambda: _token_client(client, self._limits))
-                self._clients[key] = http
-        return http
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for http in clients:
-            await http.aclose()
+            context = self._contexts.get(verify)
+            if context is None:
+                context = await in_thread(lambda: httpx.create_ssl_context(verify=verify))
+                self._contexts[verify] = context
+        return context
 
 
 class Lane:
     """What a bulk refresh lends the flights it runs one after another: a thread kept for
     them, whose database connection stays open from one flight to the next (as a sync
-    ``--workers`` thread's does) rather than opened and closed for each, and the run's shared
-    ``TokenClients``. Close it with ``await lane.aclose()`` (closes the thread's connection)."""
+    ``--workers`` thread's does) rather than opened and closed for each, and httpx clients for
+    the token calls, each keeping its one connection to Jira open. One client per lane, not one
+    for the run: httpcore checks every connection of its pool on each request, so a pool shared
+    by N lanes costs N checks per call. Close it with ``await lane.aclose()``."""
 
-    def __init__(self, clients: TokenClients) -> None:
-        self.clients = clients
+    def __init__(self, contexts: TLSContexts) -> None:
+        self._contexts = contexts
+        self._clients: dict[tuple[object, object], httpx.AsyncClient] = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-lane")
 
     def run(self, step: Callable[[], _T]) -> asyncio.Future[_T]:
         """Run ``step`` (database work) in the lane's thread."""
         return asyncio.get_running_loop().run_in_executor(self._thread, step)
 
+    async def token_client(self, client: oauth.OAuthClient) -> httpx.AsyncClient:
+        """The lane's httpx client for ``client``'s TLS settings and timeout."""
+        key = (client.verify, client.timeout)
+        http = self._clients.get(key)
+        if http is None:
+            context = await self._contexts.get(client.verify, self.run)
+            one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            http = await self.run(lambda: _token_client(client, verify=context, limits=one))
+            self._clients[key] = http
+        return http
+
     async def aclose(self) -> None:
+        """Close the lane's HTTP clients and its thread's database connection."""
         try:
+            for http in self._clients.values():
+                await http.aclose()
             await self.run(connections.close_all)
         finally:
             self._thread.shutdown(wait=False)
@@ -178,7 +188,7 @@ async def _fly(flight: refreshing.Flight, lane: Lane | None) -> bool:
         result: oauth.TokenSet | Exception | None = None
         if call is not None:
             try:
-                result = await _refresh(call, in_thread, lane.clients if lane else None)
+                result = await _refresh(call, in_thread, lane)
             except refreshing.TOKEN_CALL_ERRORS as err:
                 result = err
             except BaseException as err:
@@ -206,12 +216,13 @@ def _plain(step: Callable[[], _T]) -> _T:
 
 
 def _token_client(
-    client: oauth.OAuthClient, limits: httpx.Limits | None = None
+    client: oauth.OAuthClient, *, verify: Verify | None = None, limits: httpx.Limits | None = None
 ) -> httpx.AsyncClient:
-    """An httpx client for ``client``'s token calls: its TLS settings and timeout, no redirects."""
+    """An httpx client for ``client``'s token calls: its TLS settings (or the ``verify``
+    context built from them) and timeout, no redirects."""
     kwargs: dict[str, Any] = {} if limits is None else {"limits": limits}
     return httpx.AsyncClient(
-        verify=client.verify,
+        verify=client.verify if verify is None else verify,
         timeout=httpx_timeout(client.timeout),
         follow_redirects=False,
         **kwargs,
@@ -222,20 +233,20 @@ def _token_client(
 async def _refresh(
     call: refreshing.TokenCall,
     in_thread: Callable[[Callable[[], Any]], Awaitable[Any]],
-    clients: TokenClients | None = None,
+    lane: Lane | None = None,
 ) -> oauth.TokenSet:
     """Phase (b): ``oauth.refresh`` over httpx: no redirects, bounded read, the same parsing.
 
-    The client is a bulk refresh's shared one, or one built for this call in the flight's
-    thread: loading CA certificates into its SSL context would block the event loop for a
-    noticeable time.
+    The client is a bulk refresh's lane's, or one built for this call in the flight's thread:
+    loading CA certificates into its SSL context would block the event loop for a noticeable
+    time.
     """
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
-    if clients is not None:
-        shared = await clients.get(client, in_thread)
+    if lane is not None:
+        kept = await lane.token_client(client)
         issued_at = datetime.now(timezone.utc)
-        answer = await _token_exchange(shared, client, request)
+        answer = await _token_exchange(kept, client, request)
     else:
         http: httpx.AsyncClient = await in_thread(lambda: _token_client(client))
         issued_at = datetime.now(timezone.utc)

@@ -55,25 +55,34 @@ def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
 
 
 def test_every_due_connection_refreshed_exactly_once(grant, jira, monkeypatch) -> None:
-    """Many connections, many at once (one at a time on SQLite): each refreshed once, and one
-    httpx client for every token call of the run."""
+    """Many connections, many at once (one at a time on SQLite): each refreshed once; one
+    httpx client per lane, and the CA certificates loaded once for the run."""
+    import ssl
+
     for _ in range(24):
         grant(expires_in=timedelta(minutes=-5))
     built: list[object] = []
-    real = arefreshing._token_client
+    loaded: list[object] = []
+    real_client, real_context = arefreshing._token_client, ssl.create_default_context
 
-    def counted(*args, **kwargs):
+    def client(*args, **kwargs):
         built.append(args)
-        return real(*args, **kwargs)
+        return real_client(*args, **kwargs)
 
-    monkeypatch.setattr(arefreshing, "_token_client", counted)
+    def context(*args, **kwargs):
+        loaded.append(args)
+        return real_context(*args, **kwargs)
+
+    monkeypatch.setattr(arefreshing, "_token_client", client)
+    monkeypatch.setattr(ssl, "create_default_context", context)
     summary = arefresher.refresh_due_async(refresher.due_connections(), concurrency=8)
     assert (summary.total, summary.refreshed, summary.failed) == (24, 24, 0)
     assert refreshes(jira) == 24
     rows = JiraConnection.objects.all()
     assert all(jira.is_valid_access_token(row.access_token) for row in rows)
     assert all(jira.is_valid_refresh_token(row.refresh_token) for row in rows)
-    assert len(built) == 1
+    assert len(built) == (1 if db.vendor == "sqlite" else 8)
+    assert len(loaded) == 1
 
 
 def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
