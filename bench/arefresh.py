@@ -9,7 +9,7 @@ again), so that a change in the machine's load falls on all of them alike.
 
 Compared: ``--workers auto`` (threads, each making its refreshes' token calls itself) and
 ``--async --workers auto`` (as many coroutines on one event loop, the token calls on the loop
-through one shared httpx client, each coroutine's locked database work in a thread of its own),
+through an httpx client each coroutine keeps, its locked database work in a thread of its own),
 and ``--async`` with twice as many refreshes at once.
 """
 
@@ -88,9 +88,10 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
             f"its own peak memory (`VmHWM` read inside it, `bench/refresh_child.py`). Compared: "
             f"the sync path (`--workers auto`: threads, each making its token calls itself) and "
             f"the async path (`--async`: as many coroutines on one event loop, each refresh the "
-            f"async single flight, its token call on the loop through one httpx client the run "
-            f"shares, its locked re-read and write in a thread the coroutine keeps, with its "
-            f"database connection, for the whole run), at the same bound and at twice it. The "
+            f"async single flight, its token call on the loop through an httpx client the "
+            f"coroutine keeps (one kept-alive connection to Jira, the SSL context shared), its "
+            f"locked re-read and write in a thread the coroutine keeps, with its database "
+            f"connection, for the whole run), at the same bound and at twice it. The "
             f"configurations run in turns, {runs} time(s) each; every figure is the median with "
             f'min and max beside it. "All refreshed" means the command reported every '
             f"connection refreshed, exactly one refresh request per connection reached Jira, and "
@@ -145,13 +146,13 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
         "say what `--async` changes. Both paths hold one database connection per refresh under "
         "way (the row lock must be held across the token call on either path), so the bound on "
         "refreshes at once is the same resource on both; the async path saves the threads' "
-        "token calls (one event loop, one shared client with its connections to Jira kept "
+        "token calls (one event loop; each coroutine's client keeps its connection to Jira "
         "open) but adds a hand-over between the loop and a thread at each database step. "
         f"Everything here (the command, PostgreSQL, the simulated Jira) shares the same "
         f"{os.cpu_count()} CPUs.",
         rusage_note(all_runs),
-        "Not measured here: a Jira on another machine with real TLS (the async path's one "
-        "client saves a TLS handshake per refresh that the sync path pays on new connections), "
+        "Not measured here: a Jira on another machine with real TLS (the async path's kept "
+        "connections save a TLS handshake per refresh that the sync path pays on new ones), "
         "several copies of the command at once, and failing refreshes.",
     ]
     return result

@@ -2,7 +2,7 @@
 
 Every due connection refreshed exactly once, failures counted and reported as the sync command
 reports them (the same summary, the same exit status), the token calls on one event loop through
-one shared httpx client.
+an httpx client per coroutine, the CA certificates loaded once.
 """
 
 from __future__ import annotations
