@@ -231,9 +231,7 @@ def _token_client(
 
 @sensitive_variables()
 async def _refresh(
-    call: refreshing.TokenCall,
-    in_thread: Callable[[Callable[[], Any]], Awaitable[Any]],
-    lane: Lane | None = None,
+    call: refreshing.TokenCall, in_thread: Runner, lane: Lane | None = None
 ) -> oauth.TokenSet:
     """Phase (b): ``oauth.refresh`` over httpx: no redirects, bounded read, the same parsing.
 
