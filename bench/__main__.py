@@ -1,4 +1,5 @@
-"""``python -m bench [overhead|race|refresh|ratelimit|asession|growth ...] [--quick]``: run the benchmarks.
+"""``python -m bench [overhead|race|refresh|ratelimit|asession|arefresh|growth ...] [--quick]``: run the
+benchmarks.
 
 Starts a throw-away PostgreSQL server (``bench.cluster``: the 256-caller race needs more
 connections than a shared server allows), or uses the server in BENCH_POSTGRES_URL when it is
@@ -23,9 +24,9 @@ from datetime import datetime, timezone
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
-MEASUREMENTS = ("overhead", "race", "refresh", "ratelimit", "asession", "growth")
+MEASUREMENTS = ("overhead", "race", "refresh", "ratelimit", "asession", "arefresh", "growth")
 #: What ``python -m bench`` runs when no measurement is named; growth (minutes) only by name.
-DEFAULT = ("overhead", "race", "refresh", "ratelimit", "asession")
+DEFAULT = ("overhead", "race", "refresh", "ratelimit", "asession", "arefresh")
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "measurements",
         nargs="*",
-        metavar="{overhead,race,refresh,ratelimit,asession,growth}",
+        metavar="{overhead,race,refresh,ratelimit,asession,arefresh,growth}",
         help="what to run (default: all but growth, which takes many minutes and runs only "
         "when named)",
     )
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
         from django.db import connection
 
-        from bench import asession, overhead, race, ratelimit, refresh
+        from bench import arefresh, asession, overhead, race, ratelimit, refresh
         from bench.jira import SimulatedJira
         from bench.report import Machine, Result, save, write_document
 
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             "refresh": refresh.run,
             "ratelimit": ratelimit.run,
             "asession": asession.run,
+            "arefresh": arefresh.run,
             "growth": refresh.run_growth,
         }
         where = "the server in BENCH_POSTGRES_URL" if shared else "a throw-away server"

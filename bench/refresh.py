@@ -102,8 +102,8 @@ class Run:
         )
 
 
-def run_command(workers: int | str) -> tuple[float, float, float, str]:
-    """``jira_connect_refresh --workers N`` in its own process (``bench.refresh_child``).
+def run_command(workers: int | str, *extra: str) -> tuple[float, float, float, str]:
+    """``jira_connect_refresh --workers N [EXTRA...]`` in its own process (``bench.refresh_child``).
 
     Returns its wall time in seconds, its own peak resident memory (``VmHWM``) and the
     ``ru_maxrss`` it would have reported instead, both in MB (10^6 bytes), and its output.
@@ -114,7 +114,15 @@ def run_command(workers: int | str) -> tuple[float, float, float, str]:
     ):
         started = time.perf_counter()
         process = subprocess.run(  # noqa: S603 (our own interpreter, no shell)
-            [sys.executable, "-m", "bench.refresh_child", peak.name, "--workers", str(workers)],
+            [
+                sys.executable,
+                "-m",
+                "bench.refresh_child",
+                peak.name,
+                "--workers",
+                str(workers),
+                *extra,
+            ],
             cwd=ROOT,
             env=dict(os.environ),  # DJANGO_SETTINGS_MODULE and DATABASE_URL included
             stdout=output,
@@ -145,10 +153,17 @@ def clear() -> None:
 
 
 def measure(
-    jira: SimulatedJira, link: JiraLink, connections: int, workers: int | str, latency: float
+    jira: SimulatedJira,
+    link: JiraLink,
+    connections: int,
+    workers: int | str,
+    latency: float,
+    *extra: str,
 ) -> Run:
+    """One run of the command (``--workers workers`` and ``extra``) on fresh data."""
     print(
-        f"   {connections:,} connections, --workers {workers}, {latency * 1000:.0f} ms ...",
+        f"   {connections:,} connections, --workers {workers}{''.join(' ' + e for e in extra)}, "
+        f"{latency * 1000:.0f} ms ...",
         flush=True,
     )
     clear()
@@ -167,7 +182,7 @@ def measure(
         jira.call("inject", target="token", fault="delay", times=None, delay=latency)
     requests_before = jira.refresh_requests()
     try:
-        seconds, peak_mb, rusage_mb, output = run_command(workers)
+        seconds, peak_mb, rusage_mb, output = run_command(workers, *extra)
     finally:
         jira.call("clear_faults")
     found = _SUMMARY.search(output)

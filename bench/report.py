@@ -240,7 +240,10 @@ def write_document(keys: Sequence[str]) -> Path:
         "",
         "Reproduce with `scripts/bench` (which is `python -m bench` in the project's "
         "virtualenv): it runs the overhead, race and refresh measurements and rewrites this "
-        "file. `scripts/bench ratelimit` and `scripts/bench asession` run the rate-limit and async measurements (also part of the default run); `scripts/bench growth` runs the memory growth measurement (100,000 connections: "
+        "file. `scripts/bench ratelimit`, `scripts/bench asession` and `scripts/bench arefresh` run "
+        "the rate-limit, async session and async bulk refresh measurements (also part of the "
+        "default run); `scripts/bench growth` runs the memory growth measurement (100,000 "
+        "connections: "
         "long), and `scripts/bench overhead`, `race` or `refresh` one measurement; each full "
         "run keeps its result in `bench/results/` and rewrites this file from the latest "
         "result of each. `scripts/bench --quick` is a smoke run with fewer rounds and runs and "

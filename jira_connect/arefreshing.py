@@ -22,10 +22,12 @@ Import only with httpx installed (``django-jira-connect[async]``).
 from __future__ import annotations
 
 import asyncio
+import ssl
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -36,8 +38,11 @@ from django.views.decorators.debug import sensitive_variables
 from jira_connect import oauth, refreshing
 from jira_connect.exceptions import JiraTLSError, JiraUnavailable
 from jira_connect.models import JiraConnection
+from jira_connect.transport import Verify
 
 _T = TypeVar("_T")
+#: Runs a step (database work, or loading certificates) in a thread: ``Lane.run``.
+Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 class _LoopLocks:
@@ -95,26 +100,92 @@ async def single_flight(
     needs_refresh: Callable[[JiraConnection], bool],
     *,
     hold_for: float | None = None,
+    lane: Lane | None = None,
 ) -> bool:
     """Refresh ``connection`` if ``needs_refresh`` says so once its row is locked and re-read.
 
-    Returns whether this call refreshed.
+    ``lane``: a bulk refresh's thread and HTTP clients to use (``Lane``); without one, the
+    flight has a thread of its own and a client of its own. Returns whether this call refreshed.
     """
     flight = refreshing.Flight(connection, needs_refresh, hold_for=hold_for)
     async with _locks.hold(flight.key):
-        task = asyncio.ensure_future(_fly(flight))
+        task = asyncio.ensure_future(_fly(flight, lane))
         _running.add(task)
         task.add_done_callback(_running.discard)
         return await asyncio.shield(task)
 
 
-async def _fly(flight: refreshing.Flight) -> bool:
-    loop = asyncio.get_running_loop()
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-refresh")
+class TLSContexts:
+    """The SSL contexts of a bulk refresh's token calls, one per TLS setting, shared by its
+    lanes: building one loads the CA certificates, tens of milliseconds of CPU each time."""
 
-    def in_thread(step: Callable[[], _T]) -> asyncio.Future[_T]:
-        return loop.run_in_executor(thread, step)
+    def __init__(self) -> None:
+        self._contexts: dict[object, ssl.SSLContext] = {}
+        self._lock = asyncio.Lock()
 
+    async def get(self, verify: Verify, in_thread: Runner) -> ssl.SSLContext:
+        """The context for ``verify`` (built in a thread the first time)."""
+        if isinstance(verify, ssl.SSLContext):
+            return verify  # a link's own CAs: built once already (transport.tls_verify)
+        async with self._lock:
+            context = self._contexts.get(verify)
+            if context is None:
+                context = await in_thread(lambda: httpx.create_ssl_context(verify=verify))
+                self._contexts[verify] = context
+        return context
+
+
+class Lane:
+    """What a bulk refresh lends the flights it runs one after another: a thread kept for
+    them, whose database connection stays open from one flight to the next (as a sync
+    ``--workers`` thread's does) rather than opened and closed for each, and httpx clients for
+    the token calls, each keeping its one connection to Jira open. One client per lane, not one
+    for the run: httpcore checks every connection of its pool on each request, so a pool shared
+    by N lanes costs N checks per call. Close it with ``await lane.aclose()``."""
+
+    def __init__(self, contexts: TLSContexts) -> None:
+        self._contexts = contexts
+        self._clients: dict[tuple[object, object], httpx.AsyncClient] = {}
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-lane")
+
+    def run(self, step: Callable[[], _T]) -> asyncio.Future[_T]:
+        """Run ``step`` (database work) in the lane's thread."""
+        return asyncio.get_running_loop().run_in_executor(self._thread, step)
+
+    async def token_client(self, client: oauth.OAuthClient) -> httpx.AsyncClient:
+        """The lane's httpx client for ``client``'s TLS settings and timeout."""
+        key = (client.verify, client.timeout)
+        http = self._clients.get(key)
+        if http is None:
+            context = await self._contexts.get(client.verify, self.run)
+            one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            http = await self.run(lambda: _token_client(client, verify=context, limits=one))
+            self._clients[key] = http
+        return http
+
+    async def aclose(self) -> None:
+        """Close the lane's HTTP clients and its thread's database connection."""
+        try:
+            for http in self._clients.values():
+                await http.aclose()
+            await self.run(connections.close_all)
+        finally:
+            self._thread.shutdown(wait=False)
+
+
+async def _fly(flight: refreshing.Flight, lane: Lane | None) -> bool:
+    thread: ThreadPoolExecutor | None = None
+    if lane is None:
+        loop = asyncio.get_running_loop()
+        own = thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-connect-refresh")
+
+        def in_thread(step: Callable[[], _T]) -> asyncio.Future[_T]:
+            return loop.run_in_executor(own, step)
+
+        last: Callable[[Callable[[], _T]], _T] = _closing
+    else:
+        in_thread = lane.run
+        last = _plain
     try:
         try:
             call = await in_thread(flight.open)
@@ -124,16 +195,17 @@ async def _fly(flight: refreshing.Flight) -> bool:
         result: oauth.TokenSet | Exception | None = None
         if call is not None:
             try:
-                result = await _refresh(call, in_thread)
+                result = await _refresh(call, in_thread, lane)
             except refreshing.TOKEN_CALL_ERRORS as err:
                 result = err
             except BaseException as err:
                 failure = err
-                await in_thread(lambda: _closing(lambda: flight.abort(failure)))
+                await in_thread(lambda: last(lambda: flight.abort(failure)))
                 raise
-        return await in_thread(lambda: _closing(lambda: flight.finish(result)))
+        return await in_thread(lambda: last(lambda: flight.finish(result)))
     finally:
-        thread.shutdown(wait=False)
+        if thread is not None:
+            thread.shutdown(wait=False)
 
 
 def _closing(step: Callable[[], _T]) -> _T:
@@ -145,49 +217,111 @@ def _closing(step: Callable[[], _T]) -> _T:
         connections.close_all()
 
 
+def _plain(step: Callable[[], _T]) -> _T:
+    """Run the flight's last step in a lane's thread, which keeps its database connection."""
+    return step()
+
+
+def _token_client(
+    client: oauth.OAuthClient, *, verify: Verify | None = None, limits: httpx.Limits | None = None
+) -> httpx.AsyncClient:
+    """An httpx client for ``client``'s token calls: its TLS settings (or the ``verify``
+    context built from them) and timeout, no redirects."""
+    kwargs: dict[str, Any] = {} if limits is None else {"limits": limits}
+    return httpx.AsyncClient(
+        verify=client.verify if verify is None else verify,
+        timeout=httpx_timeout(client.timeout),
+        follow_redirects=False,
+        **kwargs,
+    )
+
+
 @sensitive_variables()
 async def _refresh(
-    call: refreshing.TokenCall, in_thread: Callable[[Callable[[], Any]], Awaitable[Any]]
+    call: refreshing.TokenCall, in_thread: Runner, lane: Lane | None = None
 ) -> oauth.TokenSet:
     """Phase (b): ``oauth.refresh`` over httpx: no redirects, bounded read, the same parsing.
 
-    The client is built in the flight's thread: loading CA certificates into its SSL
-    context would block the event loop for a noticeable time.
+    The client is a bulk refresh's lane's, or one built for this call in the flight's thread:
+    loading CA certificates into its SSL context would block the event loop for a noticeable
+    time.
     """
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
-    timeout = httpx_timeout(client.timeout)
-    http: httpx.AsyncClient = await in_thread(
-        lambda: httpx.AsyncClient(verify=client.verify, timeout=timeout, follow_redirects=False)
-    )
-    issued_at = datetime.now(timezone.utc)
-    try:
-        async with (
-            http,
-            http.stream(
-                request.method, request.url, headers=request.headers, content=request.body
-            ) as response,
-        ):
-            content = await _bounded(response, client.max_response_bytes, request.url)
-    except httpx.HTTPError as err:
-        raise JiraUnavailable(describe_failure(err, request.url, "the token request")) from None
+    if lane is not None:
+        kept = await lane.token_client(client)
+        issued_at = datetime.now(timezone.utc)
+        answer = await _token_exchange(kept, client, request)
+    else:
+        http: httpx.AsyncClient = await in_thread(lambda: _token_client(client))
+        issued_at = datetime.now(timezone.utc)
+        async with http:
+            answer = await _token_exchange(http, client, request)
     return oauth.parse_token_answer(
         request,
-        status=response.status_code,
-        headers=response.headers,
-        content=content,
-        url=str(response.url),
+        status=answer.status_code,
+        headers=answer.headers,
+        content=answer.content,
+        url=answer.url,
         issued_at=issued_at,
     )
 
 
-async def _bounded(response: httpx.Response, limit: int, url: str) -> bytes:
+@sensitive_variables()
+async def _token_exchange(
+    http: httpx.AsyncClient, client: oauth.OAuthClient, request: oauth.TokenRequest
+) -> Answer:
+    return await exchange(
+        http,
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.body,
+        max_bytes=client.max_response_bytes,
+        what="the token request",
+    )
+
+
+async def exchange(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+    max_bytes: int,
+    what: str,
+) -> Answer:
+    """One bounded, redirect-free exchange with Jira over httpx (``_http.send``'s rules): at most
+    ``max_bytes`` of the body read, every transport failure a ``JiraUnavailable`` naming
+    ``what``."""
+    try:
+        async with http.stream(
+            method, url, headers=dict(headers), content=content, follow_redirects=False
+        ) as response:
+            body = await _bounded(response, max_bytes, url, what)
+    except httpx.HTTPError as err:
+        raise JiraUnavailable(describe_failure(err, url, what)) from None
+    return Answer(response.status_code, response.headers, body, str(response.url))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Jira's answer to an ``exchange``, its body read."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes = field(repr=False)
+    url: str
+
+
+async def _bounded(response: httpx.Response, limit: int, url: str, what: str) -> bytes:
     body = bytearray()
     async for chunk in response.aiter_bytes():
         body += chunk
         if len(body) > limit:
             raise JiraUnavailable(
-                f"Jira's answer to the token request is larger than {limit} bytes (HTTP "
+                f"Jira's answer to {what} is larger than {limit} bytes (HTTP "
                 f"{response.status_code}): is something other than Jira answering at "
                 f"{_origin(url)}?",
                 status_code=response.status_code,

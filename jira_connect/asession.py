@@ -7,9 +7,11 @@ leaves it); the link's TLS settings, ``HTTP_TIMEOUT``, the User-Agent and
 ``Accept: application/json``; a refresh shortly before expiry and once after
 a 401 or an anonymous answer; rate-limited idempotent calls retried by
 ``jira_connect.ratelimit``'s rules; the storm guard. A body is sent again
-only when httpx holds it in memory (bytes, text, forms, ``json=``); a
-streamed body (an async generator, a file upload) is not, and the caller
-gets Jira's answer.
+only when it can be, by the sync session's rule: one httpx holds in memory
+(bytes, text, forms, ``json=``), and a ``files=`` upload whose files are all
+bytes, text or seekable files (rewound first); a one-shot stream (an async
+generator, a file that cannot seek) is not, and the caller gets Jira's
+answer rather than a second, empty or half-read upload.
 
 While the token is valid a call costs no database query. Refreshes go
 through ``jira_connect.arefreshing``: the same single flight as sync
@@ -25,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -36,7 +40,7 @@ from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus, JiraConnection, JiraLink
-from jira_connect.session import USER_AGENT
+from jira_connect.session import USER_AGENT, body_rewinder
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -96,11 +100,21 @@ class AsyncJiraSession(httpx.AsyncClient):
     def connection(self) -> JiraConnection:
         return self._connection
 
+    def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
+        """httpx's request, noting how to send a ``files=`` upload again (see ``_rewinder``)."""
+        request = super().build_request(method, url, **kwargs)
+        files = kwargs.get("files")
+        if files:
+            # httpx streams an upload from its files: whether it can be sent again depends on
+            # them, by the sync session's rule (seekable files are rewound, others are not).
+            _uploads[request] = body_rewinder({"files": files})
+        return request
+
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         if _origin(request.url) != self._origin:
             request.headers.pop("Authorization", None)
             return await super().send(request, **kwargs)
-        replayable = _replayable(request)
+        rewind = _rewinder(request)
         retries = 0
         may_refresh = True  # at most one 401-driven refresh per call
         while True:
@@ -111,11 +125,12 @@ class AsyncJiraSession(httpx.AsyncClient):
                 retry_token, refreshed = await self._token_after_rejection(
                     stale=token, hold_for=stormguard.hold_for(_timeouts(request))
                 )
-                if retry_token is None or not replayable:
+                if retry_token is None or rewind is None:
                     # Jira's answer stands (refreshes paused), or the body was streamed and
                     # cannot be sent again: the token is fresh for the next call.
                     return response
                 await response.aclose()
+                rewind()
                 response = await self._send(request, retry_token, **kwargs)
                 if refreshed and _rejected(response):
                     await sync_to_async(stormguard.pause_refreshes)(self._connection)
@@ -127,9 +142,10 @@ class AsyncJiraSession(httpx.AsyncClient):
                 self._connection, method, url, status, headers
             )
             wait = ratelimit.wait_before_retry(method, status, headers, retries)
-            if wait is None or not replayable:
+            if wait is None or rewind is None:
                 return response
             await response.aclose()
+            rewind()
             await asleep(wait)
             retries += 1
 
@@ -198,13 +214,30 @@ class AsyncJiraSession(httpx.AsyncClient):
             return self._access_token
 
 
-def _replayable(request: httpx.Request) -> bool:
-    """Whether the body can be sent again: httpx holds it in memory (not a stream)."""
+#: How to send each ``files=`` upload again (None: it cannot be), until the request is gone.
+_uploads: weakref.WeakKeyDictionary[httpx.Request, Callable[[], None] | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _rewinder(request: httpx.Request) -> Callable[[], None] | None:
+    """How to make the body ready to be sent again, or None when it cannot be.
+
+    A ``files=`` upload built by this session: as its files allow (``build_request``). Any
+    other body: when httpx holds it in memory (bytes, text, a form, ``json=``); a stream (an
+    async generator, or an upload built elsewhere) is read once.
+    """
+    if request in _uploads:
+        return _uploads[request]
     try:
         request.content  # noqa: B018 (raises RequestNotRead for a streamed body)
     except httpx.RequestNotRead:
-        return False
-    return True
+        return None
+    return _nothing_to_rewind
+
+
+def _nothing_to_rewind() -> None:
+    """A body held in memory is sent again as it is."""
 
 
 def _timeouts(request: httpx.Request) -> tuple[object, object]:

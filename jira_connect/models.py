@@ -353,10 +353,11 @@ class JiraConnection(models.Model):
         await arefresh_connection(self, force=True)
 
     async def averify(self) -> None:
-        """``verify()`` for async code (runs it in a thread through ``sync_to_async``)."""
-        from asgiref.sync import sync_to_async
+        """``verify()`` for async code: the identity call on the event loop (httpx), the same
+        refreshes, outcomes and signals."""
+        from jira_connect.alifecycle import averify_connection
 
-        await sync_to_async(self.verify)()
+        await averify_connection(self)
 
     def refresh(self) -> None:
         """Refresh the tokens now (single flight: at most one refresh across workers)."""

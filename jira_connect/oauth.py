@@ -318,11 +318,7 @@ def parse_token_answer(
 ) -> TokenSet:
     """Read the token endpoint's answer to ``request`` received by another HTTP client: the
     same rules (and exceptions) as ``refresh()``. ``issued_at``: when the request was sent."""
-    response = requests.Response()
-    response.status_code = status
-    response.headers = requests.structures.CaseInsensitiveDict(headers)
-    response._content = content
-    response.url = url
+    response = _response(status=status, headers=headers, content=content, url=url)
     return _parse_token_response(response, issued_at=issued_at, redact=request.redact)
 
 
@@ -334,25 +330,77 @@ def fetch_identity(client: OAuthClient, access_token: str) -> JiraIdentity:
     anonymously (``X-AUSERNAME: anonymous``), ``JiraAPIError`` on another
     4xx, ``JiraUnavailable`` on anything else that is not a user.
     """
+    request = identity_request(client, access_token)
+    response = _http.send(
+        request.method,
+        request.url,
+        headers=request.headers,
+        verify=client.verify,
+        timeout=client.timeout,
+        max_bytes=client.max_response_bytes,
+        what=IDENTITY_REQUEST,
+    )
+    _http.redact_response(response)
+    return _identity(request, response)
+
+
+#: How errors name the identity call.
+IDENTITY_REQUEST = "the identity request"
+
+
+@dataclass(frozen=True)
+class IdentityRequest:
+    """The identity call ``fetch_identity`` makes, for another HTTP client (the async path's
+    httpx): GET ``url`` with ``headers``, no redirects, ``client.timeout``, ``client.verify``, at
+    most ``client.max_response_bytes`` read; then ``parse_identity_answer``."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(repr=False)  # the bearer token
+    redact: tuple[str, ...] = field(repr=False)
+
+
+@sensitive_variables()
+def identity_request(client: OAuthClient, access_token: str) -> IdentityRequest:
+    """The request ``fetch_identity`` sends, for a transport of the caller's."""
     if not access_token:
         raise ValueError("fetch_identity() needs an access token.")
-    url = client.base_url + MYSELF_PATH
-    response = _http.send(
-        "GET",
-        url,
+    return IdentityRequest(
+        method="GET",
+        url=client.base_url + MYSELF_PATH,
         headers={
             "Accept": "application/json",
             "Authorization": f"Bearer {access_token}",
             "User-Agent": client.user_agent,
         },
-        verify=client.verify,
-        timeout=client.timeout,
-        max_bytes=client.max_response_bytes,
-        what="the identity request",
+        redact=(access_token,),
     )
-    _http.redact_response(response)
+
+
+def parse_identity_answer(
+    request: IdentityRequest, *, status: int, headers: Mapping[str, str], content: bytes, url: str
+) -> JiraIdentity:
+    """Read Jira's answer to ``request`` received by another HTTP client: the same rules (and
+    exceptions) as ``fetch_identity()``."""
+    return _identity(request, _response(status=status, headers=headers, content=content, url=url))
+
+
+def _response(
+    *, status: int, headers: Mapping[str, str], content: bytes, url: str
+) -> requests.Response:
+    """An answer received by another HTTP client, as the parsers here read it (no request in it)."""
+    response = requests.Response()
+    response.status_code = status
+    response.headers = requests.structures.CaseInsensitiveDict(headers)
+    response._content = content
+    response.url = url
+    return response
+
+
+def _identity(request: IdentityRequest, response: requests.Response) -> JiraIdentity:
+    url = request.url
     payload = _check_api_response(
-        response, url, what="the identity request", redact=(access_token,), authenticated=True
+        response, url, what=IDENTITY_REQUEST, redact=request.redact, authenticated=True
     )
     key = payload.get("key")
     if not isinstance(key, str) or not key:
@@ -369,7 +417,8 @@ def fetch_identity(client: OAuthClient, access_token: str) -> JiraIdentity:
         email=_string(payload.get("emailAddress")),
         active=payload.get("active") is not False,
     )
-    logger.debug("Jira at %s identified the token's user as key %s", client.base_url, key)
+    base_url = url.removesuffix(MYSELF_PATH)
+    logger.debug("Jira at %s identified the token's user as key %s", base_url, key)
     return identity
 
 

@@ -15,7 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import close_old_connections, connections, router
 from django.utils import timezone
@@ -62,6 +62,10 @@ class RefreshSummary:
     misconfigured: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def count(self, outcome: str) -> None:
+        """Count one connection's outcome (``refresh_one``'s words)."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
     def __str__(self) -> str:
         text = (
             f"{self.total} due: {self.refreshed} refreshed, {self.fresh} already fresh, "
@@ -80,9 +84,8 @@ def due_connections(
     tenant: str | None = None,
 ) -> list[int]:
     """Primary keys of the connections due for a refresh (small: ints only, not rows)."""
-    refreshed_before = timezone.now() - timedelta(days=idle_days) if idle_days else None
     connections = JiraConnection.objects.due_for_refresh(
-        within=within, refreshed_before=refreshed_before
+        within=within, refreshed_before=refreshed_before(idle_days)
     )
     if link:
         connections = connections.filter(link__slug=link)
@@ -99,21 +102,39 @@ def refresh_one(
     Returns "refreshed", "fresh", "reauth_required", "failed" (transient: try
     again later) or "misconfigured" (the link or settings need a person).
     """
-    refreshed_before = timezone.now() - timedelta(days=idle_days) if idle_days else None
-    connection = JiraConnection.objects.select_related("link").filter(pk=pk).first()
+    connection = load(pk)
     if connection is None:
         return "fresh"  # disconnected meanwhile
     try:
         refreshed = refreshing.refresh_if_due(
-            connection, within=within, refreshed_before=refreshed_before
+            connection, within=within, refreshed_before=refreshed_before(idle_days)
         )
-    except ReauthorizationRequired:
-        return "reauth_required"
     except JiraConnectError as err:
-        kind = refreshing.failure_kind(err)
-        logger.warning("Proactive refresh of connection %s failed (%s): %s", pk, kind, err)
-        return "failed" if kind == kinds.TRANSIENT else "misconfigured"
+        return failure_outcome(pk, err)
     return "refreshed" if refreshed else "fresh"
+
+
+def load(pk: int) -> JiraConnection | None:
+    """The connection to refresh, with its link; None when it was disconnected meanwhile."""
+    connection: JiraConnection | None = (
+        JiraConnection.objects.select_related("link").filter(pk=pk).first()
+    )
+    return connection
+
+
+def refreshed_before(idle_days: int | None) -> datetime | None:
+    """Connections last refreshed before this moment are refreshed even when not expiring."""
+    return timezone.now() - timedelta(days=idle_days) if idle_days else None
+
+
+def failure_outcome(pk: int, err: JiraConnectError) -> str:
+    """How the summary counts a refresh that raised ``err`` (logged unless the user must
+    reconnect, which is no failure of the run)."""
+    if isinstance(err, ReauthorizationRequired):
+        return "reauth_required"
+    kind = refreshing.failure_kind(err)
+    logger.warning("Proactive refresh of connection %s failed (%s): %s", pk, kind, err)
+    return "failed" if kind == kinds.TRANSIENT else "misconfigured"
 
 
 def refresh_due(
@@ -142,7 +163,7 @@ def refresh_due(
         for pk in _drain(work):
             outcome = refresh_one(pk, within=within, idle_days=idle_days)
             with lock:
-                setattr(summary, outcome, getattr(summary, outcome) + 1)
+                summary.count(outcome)
                 if progress is not None:
                     progress(summary)
 

@@ -745,11 +745,17 @@ def refresh_if_due(
     Decided again under the row lock, so many workers running this at once
     refresh each connection once. Returns whether this call refreshed.
     """
+    return _single_flight(connection, due(within=within, refreshed_before=refreshed_before))
 
-    def due(current: JiraConnection) -> bool:
+
+def due(*, within: int, refreshed_before: datetime | None) -> Callable[[JiraConnection], bool]:
+    """Whether the re-read row is due for a proactive refresh (see ``refresh_if_due``): the
+    same decision for the sync and the async bulk refresh."""
+
+    def is_due(current: JiraConnection) -> bool:
         if current.is_expired(leeway=within) or not current.access_token:
             return True
         last = current.last_refreshed_at or current.created_at
         return refreshed_before is not None and last < refreshed_before
 
-    return _single_flight(connection, due)
+    return is_due

@@ -101,7 +101,7 @@ class JiraSession(requests.Session):
         if not ours:
             return super().request(method, url, *args, **kwargs)
         verb = method.decode() if isinstance(method, bytes) else method
-        rewind = _rewinder(kwargs)
+        rewind = body_rewinder(kwargs)
         retries = 0
         may_refresh = True  # at most one 401-driven refresh per call
         while True:
@@ -280,7 +280,7 @@ def _refuse_event_loop() -> None:
     )
 
 
-def _rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
+def body_rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
     """How to send this request's body again after a 401, or None when it cannot be.
 
     Plain values (bytes, str, dicts, ``json=``) can be resent as they are;

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from tests.flow.conftest import browser, jira, link, user  # noqa: F401
 from tests.tokens.conftest import connection, expire, grant  # noqa: F401
@@ -11,3 +16,12 @@ from tests.tokens.conftest import connection, expire, grant  # noqa: F401
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _close_the_async_orms_connection(django_db_setup: None) -> Iterator[None]:
+    """The async ORM runs queries in asgiref's one thread for sync code, whose database
+    connection outlives the tests: close it before the test database is dropped (PostgreSQL
+    refuses to drop a database in use)."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())

@@ -40,6 +40,13 @@ class Command(BaseCommand):
             help="Refreshes at once, or 'auto' (the default): "
             f"{refresher.WORKERS_PER_CPU} per CPU, at most {refresher.MAX_AUTO_WORKERS}.",
         )
+        parser.add_argument(
+            "--async",
+            dest="use_async",
+            action="store_true",
+            help="Run the refreshes as coroutines on one event loop (--workers of them at once), "
+            "their calls to Jira over httpx: needs django-jira-connect[async].",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Only count what is due.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -50,6 +57,13 @@ class Command(BaseCommand):
             raise CommandError("--within and --idle-days must be 0 or more.")
         if workers < 1:
             raise CommandError("--workers must be at least 1.")
+        if options["use_async"]:
+            try:
+                from jira_connect.arefresher import refresh_due_async
+            except ImportError as err:
+                raise CommandError(
+                    f"--async needs httpx: pip install 'django-jira-connect[async]' ({err})."
+                ) from None
         if options["link"] and not JiraLink.objects.filter(slug=options["link"]).exists():
             raise CommandError(f"No Jira link with the slug {options['link']!r}.")
         pks = refresher.due_connections(
@@ -81,9 +95,18 @@ class Command(BaseCommand):
                 )
                 self.stdout.flush()
 
-        summary = refresher.refresh_due(
-            pks, workers=workers, within=within, idle_days=idle_days or None, progress=progress
-        )
+        if options["use_async"]:
+            summary = refresh_due_async(
+                pks,
+                concurrency=workers,
+                within=within,
+                idle_days=idle_days or None,
+                progress=progress,
+            )
+        else:
+            summary = refresher.refresh_due(
+                pks, workers=workers, within=within, idle_days=idle_days or None, progress=progress
+            )
         if interactive and pks:
             self.stdout.write("")
         problems = summary.failed or summary.misconfigured

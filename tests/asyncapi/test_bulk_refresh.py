@@ -1,0 +1,176 @@
+"""``jira_connect_refresh --async``: the sync command's outcomes, over the async path.
+
+Every due connection refreshed exactly once, failures counted and reported as the sync command
+reports them (the same summary, the same exit status), the token calls on one event loop through
+an httpx client per coroutine, the CA certificates loaded once.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection as db
+from django.utils import timezone
+
+from jira_connect import arefresher, arefreshing, refresher
+from jira_connect.models import JiraConnection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("jira_connect_refresh", "--async", *args, stdout=out)
+    return out.getvalue()
+
+
+def refreshes(jira) -> int:
+    return jira.token_requests(grant_type="refresh_token")
+
+
+def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
+    soon = grant(expires_in=timedelta(minutes=2))
+    expired = grant(expires_in=timedelta(minutes=-5))
+    idle = grant(last_refreshed_at=timezone.now() - timedelta(days=40))
+    fresh = grant()
+    broken = grant(expires_in=timedelta(minutes=-5), status=JiraConnection.Status.REAUTH_REQUIRED)
+    no_refresh = grant(expires_in=timedelta(minutes=-5), refresh_token="")
+    before = {c.pk: c.access_token for c in JiraConnection.objects.all()}
+    output = run()
+    assert "3 due: 3 refreshed, 0 already fresh, 0 need to reconnect, 0 failed" in output
+    assert refreshes(jira) == 3
+    after = {c.pk: c for c in JiraConnection.objects.all()}
+    for connection in (soon, expired, idle):
+        assert after[connection.pk].access_token != before[connection.pk]
+        assert jira.is_valid_access_token(after[connection.pk].access_token)
+        assert jira.is_valid_refresh_token(after[connection.pk].refresh_token)
+    for connection in (fresh, broken, no_refresh):
+        assert after[connection.pk].access_token == before[connection.pk]
+    assert "0 due" in run()  # nothing left
+
+
+def test_every_due_connection_refreshed_exactly_once(grant, jira, monkeypatch) -> None:
+    """Many connections, many at once (one at a time on SQLite): each refreshed once; one
+    httpx client per lane, and one SSL context (the CA certificates loaded) for the run."""
+    import httpx
+    from httpx._transports import default as transports
+
+    for _ in range(24):
+        grant(expires_in=timedelta(minutes=-5))
+    built: list[object] = []
+    loaded: list[object] = []
+    real_client, real_context = arefreshing._token_client, httpx.create_ssl_context
+
+    def client(*args, **kwargs):
+        built.append(args)
+        return real_client(*args, **kwargs)
+
+    def context(verify=True, **kwargs):
+        if isinstance(verify, bool):  # built from scratch, not an SSLContext passed on
+            loaded.append(verify)
+        return real_context(verify=verify, **kwargs)
+
+    monkeypatch.setattr(arefreshing, "_token_client", client)
+    monkeypatch.setattr(httpx, "create_ssl_context", context)
+    monkeypatch.setattr(transports, "create_ssl_context", context)
+    summary = arefresher.refresh_due_async(refresher.due_connections(), concurrency=8)
+    assert (summary.total, summary.refreshed, summary.failed) == (24, 24, 0)
+    assert refreshes(jira) == 24
+    rows = JiraConnection.objects.all()
+    assert all(jira.is_valid_access_token(row.access_token) for row in rows)
+    assert all(jira.is_valid_refresh_token(row.refresh_token) for row in rows)
+    assert len(built) == (1 if db.vendor == "sqlite" else 8)
+    assert loaded == [True]
+
+
+def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    jira.revoke(user="alice")
+    output = run()
+    assert "1 need to reconnect, 0 failed" in output
+    assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
+
+
+def test_transient_failures_exit_non_zero(grant, jira) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    grant(expires_in=timedelta(minutes=-5))
+    jira.inject("token", "server_error", times=1)
+    with pytest.raises(SystemExit) as info:
+        run("--workers", "1")
+    assert info.value.code == 1
+    assert refreshes(jira) == 2
+    kinds = sorted(row.last_failure_kind for row in JiraConnection.objects.all())
+    assert kinds == ["", "transient"]
+
+
+def test_configuration_errors_exit_2_and_jira_is_not_asked(grant, jira, settings) -> None:
+    grant(expires_in=timedelta(minutes=-5))
+    settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}
+    with pytest.raises(SystemExit) as info:
+        run()
+    assert info.value.code == 2
+    assert refreshes(jira) == 0
+    stored = JiraConnection.objects.get()
+    assert stored.last_failure_kind == JiraConnection.FailureKind.CONFIGURATION
+    assert stored.status == JiraConnection.Status.ACTIVE
+
+
+def test_without_httpx_the_command_says_what_to_install(grant, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "jira_connect.arefresher", None)
+    with pytest.raises(CommandError, match=r"django-jira-connect\[async\]"):
+        run()
+
+
+@pytest.mark.server_database
+def test_an_async_run_beside_a_sync_run_refreshes_each_connection_once(grant, jira) -> None:
+    """An async run and a sync run at once (as two machines would): one refresh each."""
+    if db.vendor == "sqlite":
+        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    for _ in range(20):
+        grant(expires_in=timedelta(minutes=-5))
+    summaries: list[refresher.RefreshSummary] = []
+    pks = refresher.due_connections()
+
+    def sync_run() -> None:
+        summaries.append(refresher.refresh_due(pks, workers=8))
+
+    def async_run() -> None:
+        summaries.append(arefresher.refresh_due_async(pks, concurrency=8))
+
+    runs = [threading.Thread(target=sync_run), threading.Thread(target=async_run)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    assert refreshes(jira) == 20
+    assert sum(summary.refreshed for summary in summaries) == 20
+    assert sum(summary.fresh for summary in summaries) == 20
+    assert all(jira.is_valid_access_token(c.access_token) for c in JiraConnection.objects.all())
+
+
+@pytest.mark.server_database
+def test_a_failing_lane_leaves_the_work_to_the_others_then_fails(grant, jira, monkeypatch) -> None:
+    """As a sync worker thread that dies: the other lanes refresh the rest, then the run fails."""
+    from django.db import DatabaseError
+
+    if db.vendor == "sqlite":
+        pytest.skip("one lane on SQLite")
+    for _ in range(6):
+        grant(expires_in=timedelta(minutes=-5))
+    pks = refresher.due_connections()
+    real = refresher.load
+
+    def load(pk: int) -> JiraConnection | None:
+        if pk == pks[0]:
+            raise DatabaseError("connection lost")
+        return real(pk)
+
+    monkeypatch.setattr(refresher, "load", load)
+    with pytest.raises(DatabaseError, match="connection lost"):
+        arefresher.refresh_due_async(pks, concurrency=2)
+    assert refreshes(jira) == 5
