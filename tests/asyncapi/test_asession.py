@@ -302,6 +302,31 @@ async def test_rate_limited_401s_trip_the_storm_guard(connection, jira, waits) -
     assert jira.is_valid_refresh_token(row.refresh_token)
 
 
+async def test_no_second_refresh_in_the_instant_after_the_first_one_commits(
+    connection, jira
+) -> None:
+    """As for ``session()``: the hold is stored with the refreshed token, so a (sync) worker
+    that picks up the new token the instant it is committed, and is rejected, does not
+    refresh again and kill the token this call is about to retry with."""
+    outcomes: list[int] = []
+
+    def another_worker_in_between(connection: JiraConnection, **kwargs: object) -> None:
+        signals.token_refreshed.disconnect(another_worker_in_between)
+        jira.inject("api", "unauthorized")  # the gateway answers its call anonymously
+        other = JiraConnection.objects.select_related("link").get().session()
+        outcomes.append(other.get(ISSUE).status_code)
+
+    jira.expire_access_tokens()
+    signals.token_refreshed.connect(another_worker_in_between)
+    try:
+        async with await (await fetched(connection.pk)).asession() as session:
+            assert (await session.get(ISSUE)).status_code == 200  # 401, refresh, retry: 200
+    finally:
+        signals.token_refreshed.disconnect(another_worker_in_between)
+    assert outcomes == [401]
+    assert refreshes(jira) == 1
+
+
 async def test_a_body_in_memory_is_sent_again_after_a_401(connection, jira) -> None:
     jira.expire_access_tokens()
     async with await (await fetched(connection.pk)).asession() as session:
