@@ -20,8 +20,8 @@ from datetime import timedelta
 from django.db import close_old_connections, connections, router
 from django.utils import timezone
 
+from jira_connect import health, refreshing
 from jira_connect import models as kinds  # the failure kinds as plain strings
-from jira_connect import refreshing
 from jira_connect.exceptions import JiraConnectError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 
@@ -100,13 +100,12 @@ def refresh_one(
     again later) or "misconfigured" (the link or settings need a person).
     """
     refreshed_before = timezone.now() - timedelta(days=idle_days) if idle_days else None
-    connection = JiraConnection.objects.select_related("link").filter(pk=pk).first()
-    if connection is None:
-        return "fresh"  # disconnected meanwhile
     try:
         refreshed = refreshing.refresh_if_due(
-            connection, within=within, refreshed_before=refreshed_before
+            _unread(pk), within=within, refreshed_before=refreshed_before
         )
+    except JiraConnection.DoesNotExist:
+        return "fresh"  # disconnected meanwhile
     except ReauthorizationRequired:
         return "reauth_required"
     except JiraConnectError as err:
@@ -114,6 +113,20 @@ def refresh_one(
         logger.warning("Proactive refresh of connection %s failed (%s): %s", pk, kind, err)
         return "failed" if kind == kinds.TRANSIENT else "misconfigured"
     return "refreshed" if refreshed else "fresh"
+
+
+def _unread(pk: int) -> JiraConnection:
+    """The connection ``pk`` as a refresh needs it before its row is locked: nothing but its key.
+
+    The refresh locks and reads the row (with its link) before it decides anything, so reading
+    it first as well would cost a query, and a decryption of every token, per refresh. The
+    instance says it was read where the row would have been read, so routers see the same
+    hints as for a loaded row.
+    """
+    connection = JiraConnection(pk=pk)
+    connection._state.adding = False
+    connection._state.db = router.db_for_read(JiraConnection)
+    return connection
 
 
 def refresh_due(
@@ -127,8 +140,23 @@ def refresh_due(
     """Refresh ``pks`` with ``workers`` threads, each holding one database connection.
 
     One worker (and always on SQLite, which serialises writers anyway) runs in
-    the calling thread.
+    the calling thread. The health page's counts of the run are written together
+    (``health.counting_in_bulk``), not with one more query per refresh.
     """
+    with health.counting_in_bulk():
+        return _refresh_due(
+            pks, workers=workers, within=within, idle_days=idle_days, progress=progress
+        )
+
+
+def _refresh_due(
+    pks: list[int],
+    *,
+    workers: int,
+    within: int,
+    idle_days: int | None,
+    progress: Callable[[RefreshSummary], None] | None,
+) -> RefreshSummary:
     summary = RefreshSummary(total=len(pks))
     db_connection = connections[router.db_for_write(JiraConnection)]
     if db_connection.vendor == "sqlite":
