@@ -14,6 +14,7 @@ Used by ``jira_connect.oauth`` for the token and identity calls. Every call here
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import re
 import threading
@@ -81,6 +82,7 @@ def send(
     return _send(session, method, url, headers, verify, timeout, data, what, read_bounded)
 
 
+_NO_COOKIES = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
 #: ``keeping_connections()``: this thread's sessions, by origin and TLS verification.
 _kept = threading.local()
 #: Sessions a thread keeps at most; past that, the oldest is closed.
@@ -124,6 +126,9 @@ def _keep(
 def _session(url: str, verify: Verify) -> requests.Session:
     session = EnvironmentOnce()
     session.auth = no_auth
+    # Each call stands alone, kept session or not: no cookie Jira sets on one answer (a Tomcat
+    # session, of another user's grant) goes out with the next call.
+    session.cookies.set_policy(_NO_COOKIES)
     session.mount(origin_prefix(url), LinkTLSAdapter(verify))
     return session
 
