@@ -9,7 +9,10 @@ Used by ``jira_connect.oauth`` for the token and identity calls. Every call here
   body of a redirect response it will not follow);
 - turns every requests failure into ``JiraUnavailable`` with a sentence a
   person can act on, after stripping the request body and credentials from
-  the original exception, which stays chained as ``__cause__``.
+  the original exception, which stays chained as ``__cause__``;
+- runs on a session of its own that keeps no cookie, or, inside
+  ``keeping_connections()``, on the thread's session for that origin, so a
+  worker's calls share a kept-alive connection.
 """
 
 from __future__ import annotations
@@ -76,12 +79,13 @@ def send(
     kept: dict[tuple[str, Verify], requests.Session] | None = getattr(_kept, "sessions", None)
     if kept is None:
         with _session(url, verify) as session:
-            return _send(session, method, url, headers, verify, timeout, data, what, read_bounded)
+            return _send(session, method, url, headers, timeout, data, what, read_bounded)
     key = (origin_prefix(url), verify)
     session = kept.get(key) or _keep(kept, key, _session(url, verify))
-    return _send(session, method, url, headers, verify, timeout, data, what, read_bounded)
+    return _send(session, method, url, headers, timeout, data, what, read_bounded)
 
 
+#: A cookie policy that accepts no cookie: see ``_session``.
 _NO_COOKIES = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
 #: ``keeping_connections()``: this thread's sessions, by origin and TLS verification.
 _kept = threading.local()
@@ -138,7 +142,6 @@ def _send(
     method: str,
     url: str,
     headers: Mapping[str, str],
-    verify: Verify,
     timeout: Timeout,
     data: bytes | None,
     what: str,
