@@ -401,11 +401,14 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
     result.notes.append(
         f"CPU per refresh: user and system time, all threads, of the command's process (read "
         f"inside it, less the {fixed_cpu:.2f} s its start-up takes with nothing due) and of the "
-        f"simulated Jira's (from `/proc`), divided by the connections refreshed. The database "
-        f"server's is not included. A real Jira runs on other machines: here the simulator's "
-        f"share (its HTTP server, token minting and bookkeeping, in Python) runs on the same "
-        f"CPUs as the command and PostgreSQL, so it lowers every speed-up above; it is shown "
-        f"rather than left out, and the speed-ups are not corrected for it."
+        f"simulated Jira's (from `/proc`, in clock ticks of "
+        f"{1000 / os.sysconf('SC_CLK_TCK'):.0f} ms), divided by the connections refreshed; on "
+        f"the {sizes.baseline_sample} connections refreshed one at a time both are coarse (the "
+        f"ticks, and the spread of the start-up). The database server's is not included. A real "
+        f"Jira runs on other machines: here the simulator's share (its HTTP server, token "
+        f"minting and bookkeeping, in Python) runs on the same CPUs as the command and "
+        f"PostgreSQL, so it lowers every speed-up above; it is shown rather than left out, and "
+        f"the speed-ups are not corrected for it."
     )
     result.notes.append(rusage_note(all_runs))
     if link_locked:
