@@ -2,7 +2,8 @@
 
 Runs the command as ``python -m django jira_connect_refresh ARGS`` would (DJANGO_SETTINGS_MODULE
 and DATABASE_URL from the environment), then writes the process's own peak resident memory to
-PEAK_FILE as JSON, from inside it, and exits with the command's status.
+PEAK_FILE as JSON, from inside it, with the CPU time it used (user and system, all threads), and
+exits with the command's status.
 
 Which peak: ``VmHWM`` from ``/proc/self/status``, the high-water mark of this process's own
 memory since it started its program. Not ``ru_maxrss``: on Linux, ``getrusage`` keeps the larger
@@ -40,11 +41,13 @@ def main() -> None:
         execute_from_command_line(["python -m django", "jira_connect_refresh", *arguments])
     except SystemExit as stop:
         status = stop.code
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     Path(peak_file).write_text(
         json.dumps(
             {
                 "vm_hwm_kib": own_peak_kib(),
-                "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "ru_maxrss_kib": usage.ru_maxrss,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
             }
         )
     )

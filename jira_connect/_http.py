@@ -9,20 +9,27 @@ Used by ``jira_connect.oauth`` for the token and identity calls. Every call here
   body of a redirect response it will not follow);
 - turns every requests failure into ``JiraUnavailable`` with a sentence a
   person can act on, after stripping the request body and credentials from
-  the original exception, which stays chained as ``__cause__``.
+  the original exception, which stays chained as ``__cause__``;
+- runs on a session of its own that keeps no cookie, or, inside
+  ``keeping_connections()``, on the thread's session for that origin, so a
+  worker's calls share a kept-alive connection.
 """
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
 
+from jira_connect._environment import EnvironmentOnce
 from jira_connect.exceptions import JiraUnavailable
 from jira_connect.transport import LinkTLSAdapter, Verify, origin_prefix
 
@@ -69,36 +76,104 @@ def send(
         _read_bounded(response, max_bytes)
         return response
 
-    with requests.Session() as session:
-        session.auth = no_auth
-        session.mount(origin_prefix(url), LinkTLSAdapter(verify))
-        try:
-            return session.request(
-                method,
-                url,
-                headers=dict(headers),
-                data=data,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-                hooks={"response": [read_bounded]},
-            )
-        except ResponseTooLarge as err:
-            raise JiraUnavailable(
-                f"Jira's answer to {what} is larger than {err.limit} bytes "
-                f"(HTTP {err.status_code}): is something other than Jira answering at {origin(url)}?",
-                status_code=err.status_code,
-            ) from err
-        except requests.RequestException as err:
-            _sanitize(err)
-            raise JiraUnavailable(describe_failure(err, url, timeout, what)) from err
-        except (ValueError, UnicodeError):
-            # requests works out a redirect's target even when it will not follow it, and a
-            # garbled Location header (bad bytes, a broken IPv6 host) fails there.
-            raise JiraUnavailable(
-                f"Jira answered {what} with a redirect to an invalid address: is something other "
-                f"than Jira answering at {origin(url)}?"
-            ) from None
+    kept: dict[tuple[str, Verify], requests.Session] | None = getattr(_kept, "sessions", None)
+    if kept is None:
+        with _session(url, verify) as session:
+            return _send(session, method, url, headers, timeout, data, what, read_bounded)
+    key = (origin_prefix(url), verify)
+    session = kept.get(key) or _keep(kept, key, _session(url, verify))
+    return _send(session, method, url, headers, timeout, data, what, read_bounded)
+
+
+#: A cookie policy that accepts no cookie: see ``_session``.
+_NO_COOKIES = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+#: ``keeping_connections()``: this thread's sessions, by origin and TLS verification.
+_kept = threading.local()
+#: Sessions a thread keeps at most; past that, the oldest is closed.
+MAX_KEPT_SESSIONS = 16
+
+
+@contextmanager
+def keeping_connections() -> Iterator[None]:
+    """Within the block, this thread's calls to one origin share a session and its connections.
+
+    For a thread that makes many calls to Jira in a row (a worker of ``jira_connect_refresh``):
+    each call otherwise opens a TCP (and TLS) connection of its own and builds a session. A
+    kept-alive connection is used again only while it stays open: urllib3 checks that it was
+    not closed before it sends on it, and opens a new one if it was. The sessions read the
+    environment (proxies, CA bundle) once, when they are made. Everything is closed when the
+    block ends; a block inside another shares the outer one's sessions.
+    """
+    if getattr(_kept, "sessions", None) is not None:
+        yield
+        return
+    _kept.sessions = {}
+    try:
+        yield
+    finally:
+        sessions, _kept.sessions = _kept.sessions, None
+        for session in sessions.values():
+            session.close()
+
+
+def _keep(
+    kept: dict[tuple[str, Verify], requests.Session],
+    key: tuple[str, Verify],
+    session: requests.Session,
+) -> requests.Session:
+    if len(kept) >= MAX_KEPT_SESSIONS:
+        kept.pop(next(iter(kept))).close()
+    kept[key] = session
+    return session
+
+
+def _session(url: str, verify: Verify) -> requests.Session:
+    session = EnvironmentOnce()
+    session.auth = no_auth
+    # Each call stands alone, kept session or not: no cookie Jira sets on one answer (a Tomcat
+    # session, of another user's grant) goes out with the next call.
+    session.cookies.set_policy(_NO_COOKIES)
+    session.mount(origin_prefix(url), LinkTLSAdapter(verify))
+    return session
+
+
+def _send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    timeout: Timeout,
+    data: bytes | None,
+    what: str,
+    read_bounded: Callable[..., requests.Response],
+) -> requests.Response:
+    try:
+        return session.request(
+            method,
+            url,
+            headers=dict(headers),
+            data=data,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+            hooks={"response": [read_bounded]},
+        )
+    except ResponseTooLarge as err:
+        raise JiraUnavailable(
+            f"Jira's answer to {what} is larger than {err.limit} bytes "
+            f"(HTTP {err.status_code}): is something other than Jira answering at {origin(url)}?",
+            status_code=err.status_code,
+        ) from err
+    except requests.RequestException as err:
+        _sanitize(err)
+        raise JiraUnavailable(describe_failure(err, url, timeout, what)) from err
+    except (ValueError, UnicodeError):
+        # requests works out a redirect's target even when it will not follow it, and a
+        # garbled Location header (bad bytes, a broken IPv6 host) fails there.
+        raise JiraUnavailable(
+            f"Jira answered {what} with a redirect to an invalid address: is something other "
+            f"than Jira answering at {origin(url)}?"
+        ) from None
 
 
 def _read_bounded(response: requests.Response, limit: int) -> None:

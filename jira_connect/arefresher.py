@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from django.db import connections, router
 
-from jira_connect import arefreshing, refresher, refreshing
+from jira_connect import arefreshing, health, refresher, refreshing
 from jira_connect.exceptions import JiraConnectError
 from jira_connect.models import JiraConnection
 from jira_connect.refresher import DEFAULT_IDLE_DAYS, DEFAULT_WITHIN, RefreshSummary
@@ -35,12 +35,16 @@ def refresh_due_async(
     idle_days: int | None = DEFAULT_IDLE_DAYS,
     progress: Callable[[RefreshSummary], None] | None = None,
 ) -> RefreshSummary:
-    """``arefresh_due`` on an event loop of its own, for sync callers (the command)."""
-    return asyncio.run(
-        arefresh_due(
-            pks, concurrency=concurrency, within=within, idle_days=idle_days, progress=progress
+    """``arefresh_due`` on an event loop of its own, for sync callers (the command).
+
+    Health counts are kept in memory and written together, as ``refresher.refresh_due`` does.
+    """
+    with health.counting_in_bulk():
+        return asyncio.run(
+            arefresh_due(
+                pks, concurrency=concurrency, within=within, idle_days=idle_days, progress=progress
+            )
         )
-    )
 
 
 async def arefresh_due(
@@ -90,12 +94,11 @@ async def arefresh_one(
     idle_days: int | None = DEFAULT_IDLE_DAYS,
 ) -> str:
     """``refresher.refresh_one`` over the async path, in ``lane``: the same outcomes."""
-    connection = await lane.run(lambda: refresher.load(pk))
-    if connection is None:
-        return "fresh"  # disconnected meanwhile
     due = refreshing.due(within=within, refreshed_before=refresher.refreshed_before(idle_days))
     try:
-        refreshed = await arefreshing.single_flight(connection, due, lane=lane)
+        refreshed = await arefreshing.single_flight(refresher.unread(pk), due, lane=lane)
+    except JiraConnection.DoesNotExist:
+        return "fresh"  # disconnected meanwhile
     except JiraConnectError as err:
         return refresher.failure_outcome(pk, err)
     return "refreshed" if refreshed else "fresh"

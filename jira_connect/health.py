@@ -5,16 +5,27 @@ Counting happens when a refresh ends, in receivers of ``token_refreshed`` and
 ``UPDATE ... SET n = n + 1`` on the link's row for the day, created on first
 use. The page then reads a handful of aggregate queries, the same number
 whatever the number of connections.
+
+During a bulk run (``counting_in_bulk()``, around ``refresher.refresh_due``)
+the counts are added up in memory and written at most every
+``BULK_FLUSH_SECONDS`` and when the run ends: every refresh of a link would
+otherwise ``UPDATE`` and commit the same row, one more query and commit per
+refresh, and the workers would queue on that row's lock.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import IntegrityError, router, transaction
+from django.db import DatabaseError, IntegrityError, router, transaction
 from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
@@ -32,22 +43,103 @@ DAYS = 14
 RECENT_DAYS = 2
 
 OUTCOMES = ("refreshed", "failed", "reauth")
+#: In a bulk run, the longest the counts wait in memory before they are written.
+BULK_FLUSH_SECONDS = 5.0
+
+logger = logging.getLogger(__name__)
 
 
 def count_refresh(link_id: int, outcome: str, day: date | None = None) -> None:
-    """Add one ``outcome`` (``refreshed``, ``failed`` or ``reauth``) to the link's day."""
+    """Add one ``outcome`` (``refreshed``, ``failed`` or ``reauth``) to the link's day.
+
+    Written at once, or, during a bulk run (``counting_in_bulk``), with the run's other counts.
+    """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown refresh outcome {outcome!r}")
     day = day or timezone.localdate()
+    if _tally.add(link_id, day, outcome):
+        return
+    _add(link_id, day, {outcome: 1})
+
+
+def _add(link_id: int, day: date, counts: dict[str, int]) -> None:
+    """Add ``counts`` (outcome: how many) to the link's row for ``day``, created on first use."""
     using = router.db_for_write(RefreshDay)
     rows = RefreshDay.objects.using(using).filter(link_id=link_id, day=day)
-    if rows.update(**{outcome: F(outcome) + 1}):
+    increments = {outcome: F(outcome) + n for outcome, n in counts.items()}
+    if rows.update(**increments):
         return
     try:
         with transaction.atomic(using=using):
-            RefreshDay.objects.using(using).create(link_id=link_id, day=day, **{outcome: 1})
+            RefreshDay.objects.using(using).create(link_id=link_id, day=day, **counts)
     except IntegrityError:  # another process created the row first: add to it
-        rows.update(**{outcome: F(outcome) + 1})
+        rows.update(**increments)
+
+
+class _Tally:
+    """Counts kept in memory while at least one bulk run lasts (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._runs = 0
+        self._counts: Counter[tuple[int, date, str]] = Counter()
+        self._since = 0.0
+
+    def add(self, link_id: int, day: date, outcome: str) -> bool:
+        """Keep one count; False when no bulk run is on (write it now)."""
+        with self._guard:
+            if not self._runs:
+                return False
+            self._counts[link_id, day, outcome] += 1
+            due = time.monotonic() - self._since >= BULK_FLUSH_SECONDS
+        if due:
+            self.flush()
+        return True
+
+    def start(self) -> None:
+        with self._guard:
+            if not self._runs:
+                self._since = time.monotonic()
+            self._runs += 1
+
+    def stop(self) -> None:
+        with self._guard:
+            self._runs -= 1
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what was counted: one ``UPDATE`` per link and day."""
+        with self._guard:
+            counts, self._counts = self._counts, Counter()
+            self._since = time.monotonic()
+        rows: dict[tuple[int, date], dict[str, int]] = defaultdict(dict)
+        for (link_id, day, outcome), n in counts.items():
+            rows[link_id, day][outcome] = n
+        for (link_id, day), row in sorted(rows.items()):
+            try:
+                _add(link_id, day, row)
+            except DatabaseError:
+                # Only the health page's numbers are lost, never a token: the run goes on.
+                logger.exception(
+                    "Could not add %s to the health counts of link %s on %s", row, link_id, day
+                )
+
+
+_tally = _Tally()
+
+
+@contextmanager
+def counting_in_bulk() -> Iterator[None]:
+    """Within the block, refresh outcomes are counted in memory and written together.
+
+    At most every ``BULK_FLUSH_SECONDS`` and when the block ends, so the health page lags a bulk run by a few seconds at most,
+    and a process killed mid-run loses those seconds' counts, never a token.
+    """
+    _tally.start()
+    try:
+        yield
+    finally:
+        _tally.stop()
 
 
 def on_token_refreshed(sender: Any, connection: JiraConnection, **kwargs: Any) -> None:

@@ -19,16 +19,15 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.utils.translation import gettext as _
-from requests.sessions import merge_setting
 
 from jira_connect import __version__, ratelimit, refreshing, stormguard, transport
-from jira_connect._environment import Environment
+from jira_connect._environment import EnvironmentOnce
 from jira_connect._http import describe_failure, no_auth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import (
@@ -42,14 +41,12 @@ from jira_connect.models import ConnectionStatus
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from requests.sessions import _Cert, _Settings, _Verify
-
     from jira_connect.models import JiraConnection
 
 USER_AGENT = f"django-jira-connect/{__version__}"
 
 
-class JiraSession(requests.Session):
+class JiraSession(EnvironmentOnce):
     """A session bound to one connection's link; paths resolve against its base URL.
 
     ``session.get("rest/api/2/myself")`` and ``session.get("/rest/api/2/myself")``
@@ -82,8 +79,6 @@ class JiraSession(requests.Session):
         # Proxies and CA bundles from the environment apply, as to the token calls; a
         # ~/.netrc login never does (requests uses it only when no auth is set).
         self.auth = no_auth
-        # What requests would read from the environment on every call, read once per session.
-        self._environment = Environment()
 
     def __repr__(self) -> str:
         return f"<JiraSession connection={self._connection.pk} base_url={self._base_url!r}>"
@@ -215,40 +210,6 @@ class JiraSession(requests.Session):
             self._expires_ts = _timestamp(connection.expires_at)
             return self._access_token
 
-    def merge_environment_settings(
-        self,
-        url: str | bytes | None,
-        proxies: MutableMapping[str, str] | None,
-        stream: bool | None,
-        verify: _Verify | None,
-        cert: _Cert | None,
-    ) -> _Settings:
-        """requests' own merge, with the environment read once per session.
-
-        As in requests: the call's own settings win, then the environment's
-        proxies (unless ``no_proxy`` exempts the host) and CA bundle, then the
-        session's. With ``trust_env`` off, nothing comes from the environment.
-        A link's own TLS choice (its CA certificates, or verification off)
-        still wins over ``REQUESTS_CA_BUNDLE``: the adapter mounted for the
-        link's origin (``transport.LinkTLSAdapter``) applies it to every call.
-        """
-        environment = self._environment
-        if self.trust_env:
-            if proxies is not None:
-                target = url.decode() if isinstance(url, bytes) else url or ""
-                no_proxy = proxies.get("no_proxy")
-                for scheme, proxy in environment.proxies_for(target, no_proxy).items():
-                    proxies.setdefault(scheme, proxy)
-            default_trust = verify is True or (verify is None and self.verify is True)
-            if environment.ca_bundle and default_trust:
-                verify = environment.ca_bundle
-        return {
-            "proxies": _merged_proxies(proxies, self.proxies),
-            "stream": self.stream if stream is None else stream,
-            "verify": self.verify if verify is None else verify,
-            "cert": self.cert if cert is None else cert,
-        }
-
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response
     ) -> None:
@@ -321,22 +282,6 @@ def body_rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
 #: segments, ";" parameters, a fragment, empty segments, a trailing "?", or characters that
 #: urlsplit strips or removes. Such URLs go through urljoin.
 _NEEDS_URLJOIN = re.compile(r"[:.;\\#\x00-\x20\x7f]|//|\?$")
-
-
-def _merged_proxies(
-    call: MutableMapping[str, str] | None, session: MutableMapping[str, str]
-) -> MutableMapping[str, str]:
-    """requests' ``merge_setting`` for proxies, without its cost when the session sets none.
-
-    ``merge_setting`` tells mappings apart with a runtime protocol check that
-    costs more than the rest of the merge on Python 3.11; with no session
-    proxies, the merge is the call's own proxies without the ``None`` values.
-    """
-    if session:
-        return merge_setting(call, session)  # type: ignore[no-any-return, no-untyped-call]
-    if call is None:
-        return session
-    return {scheme: proxy for scheme, proxy in call.items() if proxy is not None}
 
 
 def _timestamp(moment: datetime | None) -> float | None:

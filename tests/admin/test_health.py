@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import DatabaseError
 from django.db import connection as db
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -147,3 +148,44 @@ def test_the_chart_caption_says_the_highest_bar_as_it_is(staff, link_factory) ->
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", html)
     assert sorted(captions) == ["Highest bar: 1 refresh.", "No refreshes on these days."]
     assert quiet.name in html
+
+
+def test_a_bulk_run_writes_its_counts_when_it_ends(link_factory) -> None:
+    link = link_factory()
+    with health.counting_in_bulk():
+        with health.counting_in_bulk():  # runs may overlap: the counts wait for neither
+            health.count_refresh(link.pk, "refreshed")
+        health.count_refresh(link.pk, "refreshed")
+        health.count_refresh(link.pk, "failed")
+        with CaptureQueriesContext(db) as queries:
+            health.count_refresh(link.pk, "reauth")
+        assert len(queries) == 0
+    day = RefreshDay.objects.get(link=link)
+    assert (day.refreshed, day.failed, day.reauth) == (2, 1, 1)
+    health.count_refresh(link.pk, "refreshed")  # after the run: written at once again
+    assert RefreshDay.objects.get(link=link).refreshed == 3
+
+
+def test_a_long_bulk_run_writes_its_counts_as_it_goes(link_factory, monkeypatch) -> None:
+    link = link_factory()
+    with health.counting_in_bulk():
+        health.count_refresh(link.pk, "refreshed")
+        assert not RefreshDay.objects.exists()
+        monkeypatch.setattr(health, "BULK_FLUSH_SECONDS", 0.0)
+        health.count_refresh(link.pk, "refreshed")
+        assert RefreshDay.objects.get(link=link).refreshed == 2
+
+
+def test_counts_that_cannot_be_written_do_not_stop_the_run(
+    link_factory, monkeypatch, caplog
+) -> None:
+    link = link_factory()
+
+    def database_down(*args: object) -> None:
+        raise DatabaseError("the database went away")
+
+    with health.counting_in_bulk():
+        health.count_refresh(link.pk, "refreshed")
+        monkeypatch.setattr(health, "_add", database_down)
+    assert not RefreshDay.objects.exists()
+    assert "Could not add {'refreshed': 1} to the health counts" in caplog.text

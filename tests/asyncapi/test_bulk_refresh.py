@@ -163,14 +163,14 @@ def test_a_failing_lane_leaves_the_work_to_the_others_then_fails(grant, jira, mo
     for _ in range(6):
         grant(expires_in=timedelta(minutes=-5))
     pks = refresher.due_connections()
-    real = refresher.load
+    real = refresher.unread
 
-    def load(pk: int) -> JiraConnection | None:
+    def unread(pk: int) -> JiraConnection:
         if pk == pks[0]:
             raise DatabaseError("connection lost")
         return real(pk)
 
-    monkeypatch.setattr(refresher, "load", load)
+    monkeypatch.setattr(refresher, "unread", unread)
     with pytest.raises(DatabaseError, match="connection lost"):
         arefresher.refresh_due_async(pks, concurrency=2)
     assert refreshes(jira) == 5
