@@ -141,14 +141,6 @@ class JiraLink(models.Model):
             with contextlib.suppress(ValidationError):
                 self.scope = scopes.normalize(self.scope)
 
-    @property
-    def authorize_url(self) -> str:
-        return f"{self.base_url}/rest/oauth2/latest/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.base_url}/rest/oauth2/latest/token"
-
 
 class ConnectionStatus(models.TextChoices):
     """Where a connection stands; ``JiraConnection.Status`` is the usual spelling."""

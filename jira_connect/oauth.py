@@ -177,7 +177,6 @@ class JiraIdentity:
     name: str
     display_name: str
     email: str
-    active: bool
 
 
 @dataclass(frozen=True)
@@ -191,10 +190,8 @@ class ServerInfo:
 
     base_url: str
     version: str
-    version_numbers: tuple[int, ...]
     deployment_type: str
     title: str
-    build_number: int | None
 
     @property
     def is_cloud(self) -> bool:
@@ -367,7 +364,6 @@ def fetch_identity(client: OAuthClient, access_token: str) -> JiraIdentity:
         name=name,
         display_name=_string(payload.get("displayName")) or name,
         email=_string(payload.get("emailAddress")),
-        active=payload.get("active") is not False,
     )
     logger.debug("Jira at %s identified the token's user as key %s", client.base_url, key)
     return identity
@@ -403,19 +399,11 @@ def fetch_server_info(
             "path) Jira's?",
             status_code=response.status_code,
         )
-    numbers = payload.get("versionNumbers")
-    build = payload.get("buildNumber")
     return ServerInfo(
         base_url=_string(payload.get("baseUrl")),
         version=version,
-        version_numbers=tuple(
-            number
-            for number in (numbers if isinstance(numbers, list) else [])
-            if isinstance(number, int) and not isinstance(number, bool)
-        ),
         deployment_type=_string(payload.get("deploymentType")),
         title=_string(payload.get("serverTitle")),
-        build_number=build if isinstance(build, int) and not isinstance(build, bool) else None,
     )
 
 

@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import close_old_connections, connections, router
@@ -60,7 +60,6 @@ class RefreshSummary:
     #: The link or the site's settings are wrong (a host no longer allowed, a missing
     #: encryption key, client credentials Jira refuses): trying again cannot help.
     misconfigured: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = (

@@ -134,18 +134,3 @@ def covers(granted: str, required: str) -> bool:
 def validate_scope(value: str) -> None:
     """Model and form validator."""
     parse(value)
-
-
-def describe(value: str) -> str:
-    """A human line for a scope string, e.g. for the admin: ``WRITE (includes READ)``."""
-    parts = []
-    for name in normalize(value).split():
-        included = sorted(implied_by(name) - {name}, key=list(SCOPES).index)
-        if included:
-            parts.append(
-                _("%(name)s (includes %(included)s)")
-                % {"name": name, "included": ", ".join(included)}
-            )
-        else:
-            parts.append(name)
-    return "; ".join(parts)

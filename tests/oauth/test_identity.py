@@ -84,21 +84,18 @@ def test_identity(rsps: responses.RequestsMock) -> None:
         name="alice",
         display_name="Alice Example",
         email="alice@example.com",
-        active=True,
     )
 
 
 def test_identity_with_hidden_email(rsps: responses.RequestsMock) -> None:
     replay(rsps, "myself_hidden_email")
     identity = _identity()
-    assert (identity.key, identity.email, identity.active) == ("JIRAUSER10100", "", False)
+    assert (identity.key, identity.email) == ("JIRAUSER10100", "")
 
 
 def test_identity_fields_are_read_defensively(rsps: responses.RequestsMock) -> None:
     rsps.add(responses.GET, MYSELF_URL, json={"key": "JIRAUSER1", "name": 5, "emailAddress": None})
-    assert _identity() == JiraIdentity(
-        key="JIRAUSER1", name="", display_name="", email="", active=True
-    )
+    assert _identity() == JiraIdentity(key="JIRAUSER1", name="", display_name="", email="")
 
 
 def test_401_is_authentication_failed(rsps: responses.RequestsMock) -> None:
@@ -206,10 +203,8 @@ def test_server_info_10_3(rsps: responses.RequestsMock) -> None:
     assert info == ServerInfo(
         base_url="https://jira.example.com/jira",
         version="10.3.19",
-        version_numbers=(10, 3, 19),
         deployment_type="Server",
         title="Example Jira",
-        build_number=10030019,
     )
     assert not info.is_cloud
     request = rsps.calls[0].request
@@ -219,7 +214,7 @@ def test_server_info_10_3(rsps: responses.RequestsMock) -> None:
 
 def test_server_info_8_5_and_cloud(rsps: responses.RequestsMock) -> None:
     replay(rsps, "server_info_8_5")
-    assert fetch_server_info(BASE_URL).version_numbers == (8, 5, 3)
+    assert fetch_server_info(BASE_URL).version == "8.5.3"
     rsps.reset()
     replay(rsps, "server_info_cloud")
     assert fetch_server_info(BASE_URL).is_cloud
@@ -255,12 +250,11 @@ def test_server_info_fields_are_read_defensively(rsps: responses.RequestsMock) -
         json={"version": "9.12.0", "versionNumbers": [9, "12", True, 0], "buildNumber": "x"},
     )
     info = fetch_server_info(BASE_URL)
-    assert info.version_numbers == (9, 0)
-    assert (info.base_url, info.deployment_type, info.title, info.build_number) == (
+    assert (info.version, info.base_url, info.deployment_type, info.title) == (
+        "9.12.0",
         "",
         "",
         "",
-        None,
     )
 
 

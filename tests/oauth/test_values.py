@@ -101,16 +101,12 @@ def test_no_repr_shows_a_secret() -> None:
             expires_at=now,
             scope="WRITE",
         ),
-        JiraIdentity(
-            key="JIRAUSER1", name="a", display_name="A", email="a@example.com", active=True
-        ),
+        JiraIdentity(key="JIRAUSER1", name="a", display_name="A", email="a@example.com"),
         ServerInfo(
             base_url=BASE_URL,
             version="10.3.19",
-            version_numbers=(10, 3, 19),
             deployment_type="Server",
             title="Jira",
-            build_number=1,
         ),
         CredentialsCheck(accepted=True, error="invalid_grant", description="", status_code=400),
     ]
@@ -125,10 +121,8 @@ def test_server_info_recognises_cloud() -> None:
     info = ServerInfo(
         base_url="https://x.atlassian.net",
         version="1001.0.0",
-        version_numbers=(1001, 0, 0),
         deployment_type="Cloud",
         title="Jira",
-        build_number=None,
     )
     assert info.is_cloud
     assert not dataclasses.replace(info, deployment_type="Server").is_cloud
