@@ -90,7 +90,6 @@ def check_link(link: JiraLink, *, redirect_uri: str = "") -> LinkReport:
             link.base_url,
             verify=tls_verify(link),
             timeout=app_settings.HTTP_TIMEOUT,
-            allow_http=app_settings.ALLOW_HTTP,
         )
     except (JiraUnavailable, JiraAPIError, JiraConnectError) as err:
         steps.append(CheckStep(False, _("Jira is not reachable at the base URL"), str(err)))

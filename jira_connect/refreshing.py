@@ -57,7 +57,7 @@ from jira_connect.exceptions import (
     ReauthorizationRequired,
 )
 from jira_connect.fields import require_readable
-from jira_connect.models import JiraConnection
+from jira_connect.models import JiraConnection, JiraLink
 from jira_connect.transport import ensure_allowed, tls_verify
 
 logger = logging.getLogger(__name__)
@@ -446,6 +446,26 @@ def _restore_lost_pair(current: JiraConnection, key: tuple[str, int]) -> None:
     )
 
 
+def oauth_client(link: JiraLink, redirect_uri: str = "") -> oauth.OAuthClient:
+    """The protocol's view of a link, with the site's transport settings.
+
+    The one place a link's base URL is checked (``ensure_allowed``: the site's
+    rules as they are now) before a token or identity call. ``redirect_uri``:
+    for the calls that send one (authorise, exchange, refresh).
+    """
+    ensure_allowed(link)
+    require_readable(link.client_secret)
+    return oauth.OAuthClient(
+        base_url=link.base_url,
+        client_id=link.client_id,
+        client_secret=link.client_secret,
+        redirect_uri=redirect_uri,
+        scope=link.scope,
+        verify=tls_verify(link),
+        timeout=app_settings.HTTP_TIMEOUT,
+    )
+
+
 def refresh_redirect_uri(connection: JiraConnection) -> str:
     # The exact Redirect URL the grant was made with, which Jira may check again.
     return connection.redirect_uri or app_settings.CALLBACK_URL
@@ -492,17 +512,7 @@ def _prepare(current: JiraConnection, now: datetime) -> TokenCall | Exception:
     if waiting is not None:
         return waiting
     try:
-        ensure_allowed(current.link)
-        client = oauth.OAuthClient(
-            base_url=current.link.base_url,
-            client_id=current.link.client_id,
-            client_secret=current.link.client_secret,
-            redirect_uri=refresh_redirect_uri(current),
-            scope=current.link.scope,
-            verify=tls_verify(current.link),
-            timeout=app_settings.HTTP_TIMEOUT,
-            allow_http=app_settings.ALLOW_HTTP,
-        )
+        client = oauth_client(current.link, refresh_redirect_uri(current))
     except JiraConnectConfigurationError as err:
         _record_failure(current, str(err), now, kind=kinds.CONFIGURATION, error=err)
         return err

@@ -20,8 +20,6 @@ def test_save_normalises_base_url_and_scope(link_factory) -> None:
     link.refresh_from_db()
     assert link.base_url == "https://jira.example.com/jira"
     assert link.scope == "WRITE"
-    assert link.authorize_url == "https://jira.example.com/jira/rest/oauth2/latest/authorize"
-    assert link.token_url == "https://jira.example.com/jira/rest/oauth2/latest/token"
 
 
 def test_full_clean_normalises_and_validates() -> None:

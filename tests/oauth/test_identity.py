@@ -14,7 +14,6 @@ import responses
 from jira_connect.exceptions import (
     JiraAPIError,
     JiraAuthenticationFailed,
-    JiraConnectConfigurationError,
     JiraUnavailable,
 )
 from jira_connect.oauth import JiraIdentity, ServerInfo, fetch_identity, fetch_server_info
@@ -85,6 +84,11 @@ def test_identity(rsps: responses.RequestsMock) -> None:
         display_name="Alice Example",
         email="alice@example.com",
     )
+
+
+def test_the_identity_call_needs_no_redirect_uri(rsps: responses.RequestsMock) -> None:
+    replay(rsps, "myself")
+    assert fetch_identity(make_client(redirect_uri=""), ACCESS_TOKEN).key == "JIRAUSER21902"
 
 
 def test_identity_with_hidden_email(rsps: responses.RequestsMock) -> None:
@@ -258,11 +262,9 @@ def test_server_info_fields_are_read_defensively(rsps: responses.RequestsMock) -
     )
 
 
-def test_server_info_http_needs_allow_http(rsps: responses.RequestsMock) -> None:
-    with pytest.raises(JiraConnectConfigurationError):
-        fetch_server_info("http://localhost:2990/jira")
+def test_server_info_takes_the_checked_base_url_as_given(rsps: responses.RequestsMock) -> None:
     replay(rsps, "server_info_8_5", base_url="http://localhost:2990/jira")
-    assert fetch_server_info("http://localhost:2990/jira", allow_http=True).version == "8.5.3"
+    assert fetch_server_info("http://localhost:2990/jira/").version == "8.5.3"
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_http_base_url_works_when_allowed(
 ) -> None:
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     replay(rsps, "token_success", base_url="http://localhost:2990/jira")
-    tokens = _exchange(base_url="http://localhost:2990/jira", allow_http=True)
+    tokens = _exchange(base_url="http://localhost:2990/jira")
     assert tokens.access_token == FIXTURE_ACCESS_TOKEN
     assert rsps.calls[0].request.url == "http://localhost:2990/jira/rest/oauth2/latest/token"
 

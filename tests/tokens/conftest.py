@@ -32,7 +32,6 @@ def grant(jira, link, user_factory):  # noqa: F811
         client_secret=link.client_secret,
         redirect_uri=CALLBACK,
         scope="WRITE",
-        allow_http=True,
     )
 
     def make(expires_in: timedelta = timedelta(hours=1), **fields) -> JiraConnection:
