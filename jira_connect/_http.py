@@ -17,16 +17,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
 
+from jira_connect.conf import Timeout
 from jira_connect.exceptions import JiraUnavailable
 from jira_connect.transport import LinkTLSAdapter, Verify, origin_prefix
-
-Timeout: TypeAlias = "float | tuple[float, float]"
 
 REDACTED = "[redacted]"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})

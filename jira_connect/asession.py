@@ -36,7 +36,6 @@ from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus, JiraConnection, JiraLink
-from jira_connect.session import USER_AGENT
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -74,7 +73,7 @@ class AsyncJiraSession(httpx.AsyncClient):
         transport.ensure_allowed(link)
         require_readable(connection.access_token, connection.refresh_token)
         base_url = link.base_url.rstrip("/") + "/"
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers = {"User-Agent": transport.USER_AGENT, "Accept": "application/json"}
         headers.update(kwargs.pop("headers", None) or {})
         kwargs.setdefault("timeout", arefreshing.httpx_timeout(app_settings.HTTP_TIMEOUT))
         super().__init__(

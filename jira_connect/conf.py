@@ -43,6 +43,7 @@ DEFAULTS: Mapping[str, Any] = {
     "API_AUTHENTICATION": "jira_connect.api.session_user",
 }
 
+#: An HTTP timeout as requests takes it: one number, or (connect, read) seconds.
 Timeout = float | tuple[float, float]
 
 

@@ -38,8 +38,8 @@ import requests
 from django.views.decorators.debug import sensitive_variables
 from oauthlib.oauth2 import WebApplicationClient
 
-from jira_connect import __version__, _http
-from jira_connect._http import Timeout
+from jira_connect import _http
+from jira_connect.conf import Timeout
 from jira_connect.exceptions import (
     JiraAPIError,
     JiraAuthenticationFailed,
@@ -47,12 +47,11 @@ from jira_connect.exceptions import (
     JiraUnavailable,
     OAuthError,
 )
-from jira_connect.transport import Verify
+from jira_connect.transport import USER_AGENT, Verify
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
-    "DEFAULT_USER_AGENT",
     "AuthorizationRequest",
     "CredentialsCheck",
     "JiraIdentity",
@@ -73,7 +72,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT: Final = f"django-jira-connect/{__version__}"
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1_048_576
 
@@ -120,7 +118,7 @@ class OAuthClient:
     verify: Verify = True
     timeout: Timeout = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = USER_AGENT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.strip().rstrip("/"))
@@ -384,7 +382,7 @@ def fetch_server_info(
     verify: Verify = True,
     timeout: Timeout = DEFAULT_TIMEOUT,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    user_agent: str = DEFAULT_USER_AGENT,
+    user_agent: str = USER_AGENT,
 ) -> ServerInfo:
     """What Jira says about itself: ``GET /rest/api/2/serverInfo``, anonymously.
 

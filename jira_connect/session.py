@@ -27,7 +27,7 @@ import requests
 from django.utils.translation import gettext as _
 from requests.sessions import merge_setting
 
-from jira_connect import __version__, ratelimit, refreshing, stormguard, transport
+from jira_connect import ratelimit, refreshing, stormguard, transport
 from jira_connect._environment import Environment
 from jira_connect._http import describe_failure, no_auth
 from jira_connect.conf import app_settings
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from requests.sessions import _Cert, _Settings, _Verify
 
     from jira_connect.models import JiraConnection
-
-USER_AGENT = f"django-jira-connect/{__version__}"
 
 
 class JiraSession(requests.Session):
@@ -77,7 +75,7 @@ class JiraSession(requests.Session):
             transport.origin_prefix(self._base_url),
             transport.LinkTLSAdapter(transport.tls_verify(connection.link)),
         )
-        self.headers["User-Agent"] = USER_AGENT
+        self.headers["User-Agent"] = transport.USER_AGENT
         self.headers["Accept"] = "application/json"
         # Proxies and CA bundles from the environment apply, as to the token calls; a
         # ~/.netrc login never does (requests uses it only when no auth is set).

@@ -16,12 +16,13 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from requests.adapters import HTTPAdapter
 
+from jira_connect import __version__
 from jira_connect.exceptions import JiraConnectConfigurationError
 from jira_connect.validators import validate_base_url
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from requests import PreparedRequest, Response
 
     from jira_connect.models import JiraLink
+
+#: Sent on every call to Jira: the token and identity calls, ``session()`` and ``asession()``.
+USER_AGENT: Final = f"django-jira-connect/{__version__}"
 
 #: What TLS verification a call uses: off, on with the system's CAs, or a link's own CAs.
 Verify = bool | ssl.SSLContext

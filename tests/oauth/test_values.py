@@ -11,7 +11,6 @@ import pytest
 import jira_connect
 from jira_connect.exceptions import JiraConnectConfigurationError
 from jira_connect.oauth import (
-    DEFAULT_USER_AGENT,
     AuthorizationRequest,
     CredentialsCheck,
     JiraIdentity,
@@ -21,6 +20,7 @@ from jira_connect.oauth import (
     refresh_request,
     start_authorization,
 )
+from jira_connect.transport import USER_AGENT
 
 from . import (
     ACCESS_TOKEN,
@@ -45,9 +45,7 @@ def test_defaults() -> None:
     assert client.verify is True
     assert client.timeout == 10.0
     assert client.max_response_bytes == 1_048_576
-    assert (
-        client.user_agent == DEFAULT_USER_AGENT == f"django-jira-connect/{jira_connect.__version__}"
-    )
+    assert client.user_agent == USER_AGENT == f"django-jira-connect/{jira_connect.__version__}"
 
 
 def test_the_base_url_is_taken_as_checked() -> None:
