@@ -32,9 +32,9 @@ def test_check_reports_a_working_link(sim_link) -> None:  # noqa: F811
 
 def test_check_exits_non_zero_on_a_broken_link(sim_link, link_factory) -> None:  # noqa: F811
     link_factory(slug="down", base_url="http://127.0.0.1:9/jira")
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CommandError, match="1 of 2 Jira links are broken") as info:
         run("jira_connect_check")
-    assert info.value.code == 1
+    assert info.value.returncode == 1
 
 
 def test_check_one_link(sim_link, link_factory) -> None:  # noqa: F811
@@ -221,7 +221,7 @@ def test_private_ca_over_https(jira_simulator_factory, link_factory, tmp_path) -
         client_id=app.client_id,
         client_secret=app.client_secret,
     )
-    with pytest.raises(SystemExit):
+    with pytest.raises(CommandError):
         run("jira_connect_check", "--link", "private")
     run("jira_connect_link", "update", "private", "--ca-bundle-file", sim.ca_cert_path)
     output = run("jira_connect_check", "--link", "private")
