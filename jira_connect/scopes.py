@@ -104,12 +104,12 @@ def parse(value: str) -> list[str]:
                 message = _(
                     "“%(scope)s” is a Jira Cloud scope; Jira Data Center rejects it. "
                     "Use one of READ, WRITE, ADMIN or SYSTEM_ADMIN."
-                ) % {"scope": token}
-            raise ValidationError(message, code="cloud_scope")
+                )
+            raise ValidationError(message, code="cloud_scope", params={"scope": token})
         raise ValidationError(
-            _("“%(scope)s” is not a Jira Data Center scope. Choose from %(choices)s.")
-            % {"scope": token, "choices": ", ".join(SCOPES)},
+            _("“%(scope)s” is not a Jira Data Center scope. Choose from %(choices)s."),
             code="unknown_scope",
+            params={"scope": token, "choices": ", ".join(SCOPES)},
         )
     return names
 
