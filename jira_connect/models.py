@@ -98,19 +98,38 @@ class JiraLink(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    #: The scope as loaded from the database (``from_db``) or last saved: what the
+    #: connections were asked for, so ``save()`` sees a raised scope without a query.
+    _saved_scope: str | None = None
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Normalise on every save, not only through forms: the Python API and
         # commands must store the same canonical values the admin stores.
         self.base_url = normalize_base_url(self.base_url)
         self.scope = scopes.normalize(self.scope)
-        old_scope = (
-            JiraLink.objects.filter(pk=self.pk).values_list("scope", flat=True).first()
-            if self.pk
-            else None
-        )
+        update_fields = kwargs.get("update_fields")
+        old_scope = None
+        if self.pk and (update_fields is None or "scope" in update_fields):
+            old_scope = self._saved_scope
+            if old_scope is None:
+                # Built with a primary key rather than loaded (or loaded without its
+                # scope): only the database knows what was asked for before.
+                old_scope = (
+                    JiraLink.objects.filter(pk=self.pk).values_list("scope", flat=True).first()
+                )
         super().save(*args, **kwargs)
-        if old_scope and not scopes.covers(old_scope, self.scope):
+        if update_fields is None or "scope" in update_fields:
+            self._saved_scope = self.scope
+        if old_scope and old_scope != self.scope and not scopes.covers(old_scope, self.scope):
             self._ask_for_wider_grants()
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Any:
+        # Django's hook for "loaded from the database"; its arguments vary across versions.
+        link = super().from_db(*args, **kwargs)
+        if "scope" in link.__dict__:  # not deferred
+            link._saved_scope = link.scope
+        return link
 
     def _ask_for_wider_grants(self) -> None:
         """The link now asks for more than some connections were granted: they must reconnect.
