@@ -145,7 +145,7 @@ class AsyncJiraSession(httpx.AsyncClient):
             raise
 
     async def _fresh_token(self) -> str:
-        if self._connection.status != ConnectionStatus.ACTIVE:  # type: ignore[comparison-overlap]
+        if self._connection.status != ConnectionStatus.ACTIVE:
             raise ReauthorizationRequired(
                 _("This Jira connection must be reconnected."),
                 reconnect_url=self._connection.reconnect_url,

@@ -153,7 +153,7 @@ def revoke(connection: JiraConnection, reason: str = "Revoked by an administrato
             ),
             using=using,
         )
-    connection.status = JiraConnection.Status.REVOKED  # type: ignore[assignment]
+    connection.status = JiraConnection.Status.REVOKED
     for name in ("access_token", "refresh_token"):
         setattr(connection, name, "")  # the field reads a stored NULL back as ""
     connection.expires_at = None

@@ -183,17 +183,17 @@ class FailureKind(models.TextChoices):
     REAUTH = "reauth", _("Must reconnect")
 
 
-# The kinds as the plain strings they are: mypy's Django plugin types TextChoices members built
-# with a lazy label as (value, label) tuples.
-CONFIGURATION: str = FailureKind.CONFIGURATION  # type: ignore[assignment]
-CREDENTIALS: str = FailureKind.CREDENTIALS  # type: ignore[assignment]
-TRANSIENT: str = FailureKind.TRANSIENT  # type: ignore[assignment]
-REAUTH: str = FailureKind.REAUTH  # type: ignore[assignment]
+# The kinds as plain module constants: ``from jira_connect import models as kinds`` reads
+# ``kinds.TRANSIENT`` where the refresh code compares stored strings.
+CONFIGURATION: str = FailureKind.CONFIGURATION
+CREDENTIALS: str = FailureKind.CREDENTIALS
+TRANSIENT: str = FailureKind.TRANSIENT
+REAUTH: str = FailureKind.REAUTH
 
 
 class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
     def active(self) -> JiraConnectionQuerySet:
-        return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)  # type: ignore[no-any-return]
+        return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)
 
     def due_for_refresh(
         self, *, within: int, refreshed_before: datetime | None = None
@@ -205,7 +205,7 @@ class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
         if refreshed_before is not None:
             due |= models.Q(last_refreshed_at__lt=refreshed_before)
             due |= models.Q(last_refreshed_at__isnull=True, created_at__lt=refreshed_before)
-        return self.active().filter(refresh_token__isnull=False).filter(due)  # type: ignore[no-any-return]
+        return self.active().filter(refresh_token__isnull=False).filter(due)
 
     def for_user(
         self, user: AbstractBaseUser | AnonymousUser, link: JiraLink | str
@@ -220,7 +220,9 @@ class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
         link_obj = JiraLink.objects.get(slug=link) if isinstance(link, str) else link
         if not tenancy.user_may_use(user, link_obj):
             raise LinkAccessDenied(f"This user may not use the Jira link {link_obj.slug!r}.")
-        connection: JiraConnection = self.select_related("link").get(link=link_obj, user_id=user.pk)
+        connection: JiraConnection = self.select_related("link").get(
+            link=link_obj, user_id=tenancy.user_key(user)
+        )
         return connection
 
 

@@ -358,7 +358,7 @@ class Flight:
         # transaction around the engine's.
         self._durable = current._state.db != self.alias or not callers_transaction
         _restore_lost_pair(current, self.key)
-        if current.status != JiraConnection.Status.ACTIVE:  # type: ignore[comparison-overlap]
+        if current.status != JiraConnection.Status.ACTIVE:
             self._outcome = _reauthorization_required(
                 current, _("This Jira connection must be reconnected.")
             )
@@ -609,7 +609,7 @@ def failure_kind(err: Exception) -> str:
 def _mark_reauth(
     current: JiraConnection, reason: str, now: datetime, cause: Exception | None = None
 ) -> Exception:
-    current.status = JiraConnection.Status.REAUTH_REQUIRED  # type: ignore[assignment]
+    current.status = JiraConnection.Status.REAUTH_REQUIRED
     raised = _reauthorization_required(
         current, _("Jira no longer accepts this connection: please reconnect.")
     )

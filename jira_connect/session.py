@@ -161,7 +161,7 @@ class JiraSession(requests.Session):
         return urljoin(self._base_url, url.lstrip("/"))
 
     def _fresh_token(self) -> str:
-        if self._connection.status != ConnectionStatus.ACTIVE:  # type: ignore[comparison-overlap]
+        if self._connection.status != ConnectionStatus.ACTIVE:
             # Known at no cost: the user must reconnect (Jira refused the grant, or staff
             # raised the link's scope). Same answer refresh_connection would give.
             raise ReauthorizationRequired(

@@ -86,7 +86,7 @@ def test_the_messages_of_a_refused_scope() -> None:
 
 
 def test_the_admin_explains_each_scope() -> None:
-    labels = {name: str(label) for name, label in ScopeField().choices}  # type: ignore[union-attr]
+    labels = {name: str(label) for name, label in ScopeField().choices}  # type: ignore[union-attr, misc]
     assert labels == {
         "READ": "<strong>READ</strong>: View projects and issues, their related items, "
         "and your own profile.",
