@@ -1,6 +1,7 @@
 """One bounded, redirect-free HTTP exchange with Jira, and the words for what went wrong.
 
-Used by ``jira_connect.oauth`` for the token and identity calls. Every call here:
+Used by ``jira_connect.oauth`` for the token and identity calls; ``jira_connect.session``
+borrows its no-credentials auth and its words for a failure. Every call here:
 
 - uses the caller's timeout and the link's TLS verification (``transport``);
 - follows no redirect (a 3xx comes back as the response);
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -25,7 +26,7 @@ import urllib3.exceptions
 
 from jira_connect.conf import Timeout
 from jira_connect.exceptions import JiraUnavailable
-from jira_connect.transport import LinkTLSAdapter, Verify, origin_prefix
+from jira_connect.transport import Verify, mount_link_adapter
 
 REDACTED = "[redacted]"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -56,11 +57,15 @@ def send(
     timeout: Timeout,
     max_bytes: int,
     data: bytes | None = None,
+    configure: Callable[[requests.Session], None] | None = None,
     what: str,
 ) -> requests.Response:
     """Send one request and return the response with its (bounded) body already read.
 
     ``what`` names the exchange for error messages ("the token request").
+    ``configure`` is the site's ``CONFIGURE_SESSION`` for the link; what it sets
+    stays unless it is what this function owns (TLS for the origin, auth,
+    redirects, the bounded read, which runs before the site's response hooks).
     Raises ``JiraUnavailable`` for every transport failure and oversized body.
     """
 
@@ -69,8 +74,12 @@ def send(
         return response
 
     with requests.Session() as session:
+        if configure is not None:
+            configure(session)
         session.auth = no_auth
-        session.mount(origin_prefix(url), LinkTLSAdapter(verify))
+        mount_link_adapter(session, url, verify)
+        # A request's own hooks replace the session's in requests: keep the site's, after ours.
+        response_hooks = [read_bounded, *session.hooks.get("response", [])]
         try:
             return session.request(
                 method,
@@ -80,7 +89,7 @@ def send(
                 timeout=timeout,
                 allow_redirects=False,
                 stream=True,
-                hooks={"response": [read_bounded]},
+                hooks={"response": response_hooks},
             )
         except ResponseTooLarge as err:
             raise JiraUnavailable(

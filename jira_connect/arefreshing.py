@@ -33,7 +33,7 @@ import httpx
 from django.db import connections
 from django.views.decorators.debug import sensitive_variables
 
-from jira_connect import oauth, refreshing
+from jira_connect import oauth, refreshing, transport
 from jira_connect.exceptions import JiraTLSError, JiraUnavailable
 from jira_connect.models import JiraConnection
 
@@ -148,9 +148,15 @@ async def _refresh(
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
     timeout = httpx_timeout(client.timeout)
-    http: httpx.AsyncClient = await in_thread(
-        lambda: httpx.AsyncClient(verify=client.verify, timeout=timeout, follow_redirects=False)
-    )
+    link = call.link
+
+    def build() -> httpx.AsyncClient:
+        options = transport.async_client_options(link) if link is not None else {}
+        return httpx.AsyncClient(
+            **options, verify=client.verify, timeout=timeout, follow_redirects=False
+        )
+
+    http: httpx.AsyncClient = await in_thread(build)
     issued_at = datetime.now(timezone.utc)
     try:
         async with (

@@ -73,11 +73,16 @@ class AsyncJiraSession(httpx.AsyncClient):
         transport.ensure_allowed(link)
         require_readable(connection.access_token, connection.refresh_token)
         base_url = link.base_url.rstrip("/") + "/"
+        # The site's options (ASYNC_CLIENT_OPTIONS), then the caller's; TLS, redirects, auth
+        # and the base URL stay the app's (transport.APP_CLIENT_OPTIONS).
+        site = transport.async_client_options(link)
         headers = {"User-Agent": transport.USER_AGENT, "Accept": "application/json"}
+        headers.update(site.pop("headers", None) or {})
         headers.update(kwargs.pop("headers", None) or {})
-        kwargs.setdefault("timeout", arefreshing.httpx_timeout(app_settings.HTTP_TIMEOUT))
+        options = {**site, **kwargs}
+        options.setdefault("timeout", arefreshing.httpx_timeout(app_settings.HTTP_TIMEOUT))
         super().__init__(
-            base_url=base_url, verify=transport.tls_verify(link), headers=headers, **kwargs
+            base_url=base_url, verify=transport.tls_verify(link), headers=headers, **options
         )
         self._connection = connection
         self._origin = _origin(httpx.URL(base_url))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
@@ -119,6 +119,11 @@ class OAuthClient:
     timeout: Timeout = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     user_agent: str = USER_AGENT
+    #: The site's say in the session each call builds (``CONFIGURE_SESSION``): run first,
+    #: before the link's TLS adapter and the no-credentials auth are put on.
+    configure_session: Callable[[requests.Session], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.strip().rstrip("/"))
@@ -352,6 +357,7 @@ def fetch_identity(client: OAuthClient, access_token: str) -> JiraIdentity:
         verify=client.verify,
         timeout=client.timeout,
         max_bytes=client.max_response_bytes,
+        configure=client.configure_session,
         what="the identity request",
     )
     _http.redact_response(response)
@@ -383,6 +389,7 @@ def fetch_server_info(
     timeout: Timeout = DEFAULT_TIMEOUT,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     user_agent: str = USER_AGENT,
+    configure_session: Callable[[requests.Session], None] | None = None,
 ) -> ServerInfo:
     """What Jira says about itself: ``GET /rest/api/2/serverInfo``, anonymously.
 
@@ -396,6 +403,7 @@ def fetch_server_info(
         verify=verify,
         timeout=timeout,
         max_bytes=max_response_bytes,
+        configure=configure_session,
         what="the server information request",
     )
     payload = _check_api_response(
@@ -486,6 +494,7 @@ def probe_authorize_endpoint(client: OAuthClient) -> AuthorizeCheck:
         verify=client.verify,
         timeout=client.timeout,
         max_bytes=client.max_response_bytes,
+        configure=client.configure_session,
         what="the authorisation request",
     )
     text = " ".join((response.content or b"").decode("utf-8", "replace").split())
@@ -517,6 +526,7 @@ def _token_request(
         verify=client.verify,
         timeout=client.timeout,
         max_bytes=client.max_response_bytes,
+        configure=client.configure_session,
         what="the token request",
     )
     logger.debug("Jira's token endpoint answered HTTP %s", response.status_code)

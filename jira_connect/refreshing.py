@@ -58,7 +58,7 @@ from jira_connect.exceptions import (
 )
 from jira_connect.fields import require_readable
 from jira_connect.models import JiraConnection, JiraLink
-from jira_connect.transport import ensure_allowed, tls_verify
+from jira_connect.transport import ensure_allowed, session_hook, tls_verify
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +296,8 @@ class TokenCall:
 
     client: oauth.OAuthClient
     refresh_token: str = field(repr=False)
+    #: Whose client it is: the async path asks the site's ``ASYNC_CLIENT_OPTIONS`` for it.
+    link: JiraLink | None = field(default=None, repr=False, compare=False)
 
 
 #: What the token call may raise that the flight turns into an outcome (stored, then raised).
@@ -463,6 +465,7 @@ def oauth_client(link: JiraLink, redirect_uri: str = "") -> oauth.OAuthClient:
         scope=link.scope,
         verify=tls_verify(link),
         timeout=app_settings.HTTP_TIMEOUT,
+        configure_session=session_hook(link),
     )
 
 
@@ -516,7 +519,7 @@ def _prepare(current: JiraConnection, now: datetime) -> TokenCall | Exception:
     except JiraConnectConfigurationError as err:
         _record_failure(current, str(err), now, kind=kinds.CONFIGURATION, error=err)
         return err
-    return TokenCall(client, current.refresh_token)
+    return TokenCall(client, current.refresh_token, current.link)
 
 
 @sensitive_variables()

@@ -70,15 +70,15 @@ class JiraSession(requests.Session):
         self._token_lock = threading.Lock()
         self._access_token: str = connection.access_token
         self._expires_ts = _timestamp(connection.expires_at)
-        # The link's TLS settings win over REQUESTS_CA_BUNDLE for every call to its origin.
-        self.mount(
-            transport.origin_prefix(self._base_url),
-            transport.LinkTLSAdapter(transport.tls_verify(connection.link)),
-        )
         self.headers["User-Agent"] = transport.USER_AGENT
         self.headers["Accept"] = "application/json"
-        # Proxies and CA bundles from the environment apply, as to the token calls; a
-        # ~/.netrc login never does (requests uses it only when no auth is set).
+        # The site's say (proxies, a client certificate, headers, hooks): CONFIGURE_SESSION.
+        app_settings.CONFIGURE_SESSION(self, connection.link)
+        # Then what is the app's, whatever the site set: the link's TLS settings win over
+        # REQUESTS_CA_BUNDLE for every call to its origin, and no other credentials apply
+        # (a ~/.netrc login, which requests uses only when no auth is set, never does).
+        # Proxies and CA bundles from the environment apply, as to the token calls.
+        transport.mount_link_adapter(self, self._base_url, transport.tls_verify(connection.link))
         self.auth = no_auth
         # What requests would read from the environment on every call, read once per session.
         self._environment = Environment()
