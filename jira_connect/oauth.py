@@ -19,8 +19,9 @@ token responses under further environment variables. Here:
   runs before every client is built, so this module does not check it again;
 - no secret is logged, put in a URL, or put in an exception's message or args;
   Django's error reports redact the locals of the functions that hold them;
-- requests-oauthlib's own loggers get a redaction filter on import
-  (``jira_connect._logging``), for any other code in the process that uses it.
+- requests-oauthlib's own loggers get a redaction filter when the app is ready
+  (``AppConfig.ready()``, ``jira_connect._logging``), for any other code in the
+  process that uses it.
 """
 
 from __future__ import annotations
