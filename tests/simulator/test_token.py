@@ -16,6 +16,7 @@ from tests.simulator.flow import (
     api,
     connect,
     exchange,
+    exchange_params,
     oauth_error,
     query_of,
     refresh,
@@ -169,14 +170,7 @@ def test_json_body_gets_a_500(sim, client):
     code, verifier = start(sim, client)
     response = requests.post(
         sim.token_endpoint,
-        json={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
+        json=exchange_params(client, code, verifier),
         timeout=TIMEOUT,
     )
     assert response.status_code == 500
@@ -189,14 +183,7 @@ def test_parameters_in_the_query_string_are_accepted(sim, client):
     code, verifier = start(sim, client)
     response = requests.post(
         sim.token_endpoint,
-        params={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
+        params=exchange_params(client, code, verifier),
         timeout=TIMEOUT,
     )
     assert response.status_code == 200, response.text
