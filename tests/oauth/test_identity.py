@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,31 +15,19 @@ from jira_connect.exceptions import (
     JiraUnavailable,
 )
 from jira_connect.oauth import JiraIdentity, ServerInfo, fetch_identity, fetch_server_info
-from jira_connect.transport import LinkTLSAdapter
 
 from . import (
     ACCESS_TOKEN,
     BASE_URL,
     MYSELF_URL,
+    PRIVATE_CA,
     SERVER_INFO_URL,
     assert_no_secret,
+    link_verify,
     make_client,
     replay,
     text_of,
 )
-
-PRIVATE_CA = ssl.create_default_context()
-
-
-def _link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
-    adapter = session.get_adapter(request.url or "")
-    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def _identity(**overrides: Any) -> JiraIdentity:
@@ -56,7 +42,7 @@ def test_identity_request(rsps: responses.RequestsMock, monkeypatch: pytest.Monk
     original = requests.Session.send
 
     def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append({**kwargs, "verify": _link_verify(self, request)})
+        sent.append({**kwargs, "verify": link_verify(self, request)})
         return original(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", spy)
@@ -231,7 +217,7 @@ def test_server_info_passes_transport_options(
     original = requests.Session.send
 
     def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append({**kwargs, "verify": _link_verify(self, request)})
+        sent.append({**kwargs, "verify": link_verify(self, request)})
         return original(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", spy)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,7 +14,6 @@ import responses
 import jira_connect
 from jira_connect.exceptions import JiraConnectError, JiraUnavailable, OAuthError
 from jira_connect.oauth import TokenSet, exchange_code, refresh, start_authorization
-from jira_connect.transport import LinkTLSAdapter
 
 from . import (
     BASE_URL,
@@ -25,28 +23,17 @@ from . import (
     CODE_VERIFIER,
     FIXTURE_ACCESS_TOKEN,
     FIXTURE_REFRESH_TOKEN,
+    PRIVATE_CA,
     REDIRECT_URI,
     REFRESH_TOKEN,
     TOKEN_URL,
     assert_no_secret,
     form,
+    link_verify,
     make_client,
     replay,
     text_of,
 )
-
-PRIVATE_CA = ssl.create_default_context()
-
-
-def _link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
-    adapter = session.get_adapter(request.url or "")
-    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture
@@ -57,7 +44,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
         # The TLS choice lives in the adapter mounted for Jira's origin (transport.LinkTLSAdapter).
-        calls.append({"request": request, **kwargs, "verify": _link_verify(self, request)})
+        calls.append({"request": request, **kwargs, "verify": link_verify(self, request)})
         return original(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", spy)
