@@ -23,7 +23,6 @@ from . import (
     PRIVATE_CA,
     SERVER_INFO_URL,
     assert_no_secret,
-    link_verify,
     make_client,
     replay,
     text_of,
@@ -37,17 +36,7 @@ def _identity(**overrides: Any) -> JiraIdentity:
 # --- /myself -------------------------------------------------------------------------------------
 
 
-def test_identity_request(rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[dict[str, Any]] = []
-    original = requests.Session.send
-
-    def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append({**kwargs, "verify": link_verify(self, request)})
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", spy)
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+def test_identity_request(rsps: responses.RequestsMock, sent: list[dict[str, Any]]) -> None:
     replay(rsps, "myself")
     _identity(verify=PRIVATE_CA, timeout=(2.0, 5.0))
     request = rsps.calls[0].request
@@ -211,18 +200,8 @@ def test_server_info_8_5_and_cloud(rsps: responses.RequestsMock) -> None:
 
 
 def test_server_info_passes_transport_options(
-    rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+    rsps: responses.RequestsMock, sent: list[dict[str, Any]]
 ) -> None:
-    sent: list[dict[str, Any]] = []
-    original = requests.Session.send
-
-    def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append({**kwargs, "verify": link_verify(self, request)})
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", spy)
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     replay(rsps, "server_info_10_3")
     fetch_server_info(BASE_URL, verify=False, timeout=3.0, user_agent="probe/1")
     assert (sent[0]["verify"], sent[0]["timeout"], sent[0]["allow_redirects"]) == (

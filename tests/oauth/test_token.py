@@ -29,28 +29,10 @@ from . import (
     TOKEN_URL,
     assert_no_secret,
     form,
-    link_verify,
     make_client,
     replay,
     text_of,
 )
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every ``Session.send`` call: the prepared request and the keyword arguments."""
-    calls: list[dict[str, Any]] = []
-    original = requests.Session.send
-
-    def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        # The TLS choice lives in the adapter mounted for Jira's origin (transport.LinkTLSAdapter).
-        calls.append({"request": request, **kwargs, "verify": link_verify(self, request)})
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", spy)
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return calls
 
 
 def _exchange(**overrides: Any) -> TokenSet:

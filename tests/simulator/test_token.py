@@ -140,10 +140,9 @@ def test_http_basic_client_authentication_is_not_supported(sim, client):
     response = requests.post(
         sim.token_endpoint,
         data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
+            **exchange_params(client, code, verifier),
+            "client_id": None,  # requests leaves out what is None
+            "client_secret": None,
         },
         auth=(client.client_id, client.client_secret),
         timeout=TIMEOUT,
@@ -364,15 +363,7 @@ def test_concurrent_refreshes_have_exactly_one_winner(sim, client):
 
 def test_chunked_form_body(sim, client):
     code, verifier = start(sim, client)
-    fields = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": verifier,
-    }
-    body = urlencode(fields).encode()
+    body = urlencode(exchange_params(client, code, verifier)).encode()
 
     def chunks():
         yield body[:20]
