@@ -40,9 +40,6 @@ from jira_connect.models import ConnectionStatus, JiraConnection, JiraLink
 if TYPE_CHECKING:
     from datetime import datetime
 
-#: Answers that may be a rate limit (a 503 only with Retry-After: see ratelimit).
-_SLOW_DOWN = frozenset({429, 503})
-
 
 async def asleep(seconds: float) -> None:
     """Wait before a retry. The one place the async session waits: tests patch it."""
@@ -110,7 +107,7 @@ class AsyncJiraSession(httpx.AsyncClient):
         while True:
             token = await self._fresh_token()
             response = await self._send(request, token, **kwargs)
-            if may_refresh and _rejected(response):
+            if may_refresh and ratelimit.rejects_token(response.status_code, response.headers):
                 may_refresh = False
                 retry_token, refreshed = await self._token_after_rejection(stale=token)
                 if retry_token is None or not replayable:
@@ -123,10 +120,10 @@ class AsyncJiraSession(httpx.AsyncClient):
                         self._connection, _timeouts(request)
                     )
                 response = await self._send(request, retry_token, **kwargs)
-                if refreshed and _rejected(response):
+                if refreshed and ratelimit.rejects_token(response.status_code, response.headers):
                     await sync_to_async(stormguard.pause_refreshes)(self._connection)
             status, headers = response.status_code, response.headers
-            if status not in _SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
+            if status not in ratelimit.SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
                 return response
             method, url = request.method, str(request.url)
             await sync_to_async(ratelimit.note_rate_limited)(
@@ -216,14 +213,3 @@ def _timeouts(request: httpx.Request) -> tuple[object, object]:
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
-
-
-def _rejected(response: httpx.Response) -> bool:
-    """Jira did not take the token: a 401, or an answer made anonymously (never a rate limit)."""
-    status = response.status_code
-    if status == 401:
-        return True
-    if status in _SLOW_DOWN:
-        return False
-    anonymous: str = response.headers.get("X-AUSERNAME", "")
-    return anonymous.lower() == "anonymous"

@@ -105,7 +105,7 @@ class JiraSession(requests.Session):
         while True:
             token = self._fresh_token()
             response = self._send(verb, url, token, *args, **kwargs)
-            if may_refresh and _rejected(response):
+            if may_refresh and ratelimit.rejects_token(response.status_code, response.headers):
                 may_refresh = False
                 retry_token, refreshed = self._token_after_rejection(stale=token)
                 if retry_token is None or rewind is None:
@@ -118,10 +118,10 @@ class JiraSession(requests.Session):
                 if refreshed:
                     stormguard.hold_refreshes(self._connection, kwargs["timeout"])
                 response = self._send(verb, url, retry_token, *args, **kwargs)
-                if refreshed and _rejected(response):
+                if refreshed and ratelimit.rejects_token(response.status_code, response.headers):
                     stormguard.pause_refreshes(self._connection)
             status, headers = response.status_code, response.headers
-            if status not in _SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
+            if status not in ratelimit.SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
                 return response
             ratelimit.note_rate_limited(self._connection, verb, url, status, headers)
             wait = ratelimit.wait_before_retry(verb, status, headers, retries)
@@ -337,20 +337,3 @@ def _timestamp(moment: datetime | None) -> float | None:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-#: Answers that may be a rate limit (a 503 only with Retry-After: see ratelimit).
-_SLOW_DOWN = frozenset({429, 503})
-
-
-def _rejected(response: requests.Response) -> bool:
-    """Jira did not take the token: a 401, or an answer made anonymously.
-
-    A rate-limited answer is never a rejected token, even when made anonymously.
-    """
-    status = response.status_code
-    if status == 401:
-        return True
-    if status in _SLOW_DOWN:
-        return False
-    return response.headers.get("X-AUSERNAME", "").lower() == "anonymous"
