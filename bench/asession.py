@@ -29,7 +29,7 @@ from jira_connect.arefreshing import httpx_timeout
 from jira_connect.asession import AsyncJiraSession
 from jira_connect.conf import app_settings
 from jira_connect.models import JiraConnection
-from jira_connect.session import USER_AGENT
+from jira_connect.transport import USER_AGENT
 
 RATIO_TARGET = 1.05
 OURS = "connection.asession()"

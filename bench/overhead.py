@@ -34,7 +34,7 @@ from bench.jira import SimulatedJira
 from bench.report import RUNS, Check, Result, Spread, Table, ratio
 from jira_connect.conf import app_settings
 from jira_connect.models import JiraConnection
-from jira_connect.session import USER_AGENT
+from jira_connect.transport import USER_AGENT
 
 RATIO_TARGET = 1.02
 NEVER_SLOWER = 1.0

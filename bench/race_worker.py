@@ -31,6 +31,7 @@ def build_session(contender: str, pk: int) -> tuple[requests.Session, str]:
     """A session for the stored connection ``pk`` and the URL to call with it."""
     from django.utils import timezone as django_timezone
 
+    from jira_connect import oauth
     from jira_connect.models import JiraConnection
 
     connection = JiraConnection.objects.select_related("link").get(pk=pk)
@@ -61,7 +62,7 @@ def build_session(contender: str, pk: int) -> tuple[requests.Session, str]:
         return OAuth2Session(
             link.client_id,
             token=token,
-            auto_refresh_url=link.token_url,
+            auto_refresh_url=link.base_url + oauth.TOKEN_PATH,
             auto_refresh_kwargs={
                 "client_id": link.client_id,
                 "client_secret": link.client_secret,
@@ -81,7 +82,7 @@ def build_session(contender: str, pk: int) -> tuple[requests.Session, str]:
             link.client_id,
             link.client_secret,
             token=token,
-            token_endpoint=link.token_url,
+            token_endpoint=link.base_url + oauth.TOKEN_PATH,
             token_endpoint_auth_method="client_secret_post",  # noqa: S106 (not a secret)
             update_token=update_token,
         )

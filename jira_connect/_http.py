@@ -1,6 +1,7 @@
 """One bounded, redirect-free HTTP exchange with Jira, and the words for what went wrong.
 
-Used by ``jira_connect.oauth`` for the token and identity calls. Every call here:
+Used by ``jira_connect.oauth`` for the token and identity calls; ``jira_connect.session``
+borrows its no-credentials auth and its words for a failure. Every call here:
 
 - uses the caller's timeout and the link's TLS verification (``transport``);
 - follows no redirect (a 3xx comes back as the response);
@@ -11,7 +12,8 @@ Used by ``jira_connect.oauth`` for the token and identity calls. Every call here
   person can act on, after stripping the request body and credentials from
   the original exception, which stays chained as ``__cause__``;
 - runs on a session of its own that keeps no cookie, or, inside
-  ``keeping_connections()``, on the thread's session for that origin, so a
+  ``keeping_connections()`` and unless the site configures sessions
+  (``CONFIGURE_SESSION``), on the thread's session for that origin, so a
   worker's calls share a kept-alive connection.
 """
 
@@ -23,17 +25,16 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
 
 from jira_connect._environment import EnvironmentOnce
+from jira_connect.conf import Timeout
 from jira_connect.exceptions import JiraUnavailable
-from jira_connect.transport import LinkTLSAdapter, Verify, origin_prefix
-
-Timeout: TypeAlias = "float | tuple[float, float]"
+from jira_connect.transport import Verify, mount_link_adapter, origin_prefix
 
 REDACTED = "[redacted]"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -64,11 +65,16 @@ def send(
     timeout: Timeout,
     max_bytes: int,
     data: bytes | None = None,
+    configure: Callable[[requests.Session], None] | None = None,
     what: str,
 ) -> requests.Response:
     """Send one request and return the response with its (bounded) body already read.
 
     ``what`` names the exchange for error messages ("the token request").
+    ``configure`` is the site's ``CONFIGURE_SESSION`` for the link; what it sets
+    stays unless it is what this function owns (TLS for the origin, auth,
+    redirects, the bounded read, which runs before the site's response hooks).
+    A session the site configures is its link's alone: it is never kept.
     Raises ``JiraUnavailable`` for every transport failure and oversized body.
     """
 
@@ -77,8 +83,8 @@ def send(
         return response
 
     kept: dict[tuple[str, Verify], requests.Session] | None = getattr(_kept, "sessions", None)
-    if kept is None:
-        with _session(url, verify) as session:
+    if kept is None or configure is not None:
+        with _session(url, verify, configure) as session:
             return _send(session, method, url, headers, timeout, data, what, read_bounded)
     key = (origin_prefix(url), verify)
     session = kept.get(key) or _keep(kept, key, _session(url, verify))
@@ -127,13 +133,17 @@ def _keep(
     return session
 
 
-def _session(url: str, verify: Verify) -> requests.Session:
+def _session(
+    url: str, verify: Verify, configure: Callable[[requests.Session], None] | None = None
+) -> requests.Session:
     session = EnvironmentOnce()
+    if configure is not None:
+        configure(session)
     session.auth = no_auth
     # Each call stands alone, kept session or not: no cookie Jira sets on one answer (a Tomcat
     # session, of another user's grant) goes out with the next call.
     session.cookies.set_policy(_NO_COOKIES)
-    session.mount(origin_prefix(url), LinkTLSAdapter(verify))
+    mount_link_adapter(session, url, verify)
     return session
 
 
@@ -156,7 +166,8 @@ def _send(
             timeout=timeout,
             allow_redirects=False,
             stream=True,
-            hooks={"response": [read_bounded]},
+            # A request's own hooks replace the session's in requests: keep the site's, after ours.
+            hooks={"response": [read_bounded, *session.hooks.get("response", [])]},
         )
     except ResponseTooLarge as err:
         raise JiraUnavailable(

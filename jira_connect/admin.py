@@ -246,7 +246,7 @@ class JiraLinkAdmin(
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[JiraLink]:
         queryset: QuerySet[JiraLink] = super().get_queryset(request)
-        return queryset.annotate(_connection_count=Count("connections"))  # type: ignore[no-any-return]
+        return queryset.annotate(_connection_count=Count("connections"))
 
     @admin.display(description=_("connections"), ordering="_connection_count")
     def connection_count(self, obj: JiraLink) -> Any:
@@ -367,7 +367,7 @@ class JiraConnectionAdmin(
     def get_queryset(self, request: HttpRequest) -> QuerySet[JiraConnection]:
         # Tokens are never displayed: don't even load (and decrypt) them.
         queryset: QuerySet[JiraConnection] = super().get_queryset(request)
-        return queryset.defer("access_token", "refresh_token")  # type: ignore[no-any-return]
+        return queryset.defer("access_token", "refresh_token")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # connections are made by users, through Jira's consent page

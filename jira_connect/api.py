@@ -251,7 +251,9 @@ class DisconnectView(ApiView):
         link = tenancy.link_for_request(request, slug)
         if link is None:
             return not_found()
-        connection = JiraConnection.objects.filter(link=link, user_id=request.user.pk).first()
+        connection = JiraConnection.objects.filter(
+            link=link, user_id=tenancy.user_key(request.user)
+        ).first()
         if connection is not None:
             lifecycle.disconnect(connection)
         return HttpResponse(status=204)

@@ -8,9 +8,18 @@ class JiraConnectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Importing registers the system checks (they use @register).
-        from jira_connect import checks, health, notices, signals  # noqa: F401
+        from django.core.checks import Tags, register
+
+        from jira_connect import checks, health, notices, signals
         from jira_connect._logging import install_redaction_filters
+
+        # Registered here, not by decorators at import: importing checks.py (a test, a
+        # tool) registers nothing, and the registrations sit with the app's other wiring.
+        register(checks.check_settings, Tags.security)
+        register(checks.check_debug_page, Tags.security)
+        register(checks.check_request_handling)
+        register(checks.check_frameworks)
+        register(checks.check_links, Tags.database)
 
         # requests-oauthlib and oauthlib log bodies and tokens at DEBUG: filter them from the start.
         install_redaction_filters()

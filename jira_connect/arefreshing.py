@@ -35,7 +35,7 @@ import httpx
 from django.db import connections
 from django.views.decorators.debug import sensitive_variables
 
-from jira_connect import oauth, refreshing
+from jira_connect import oauth, refreshing, transport
 from jira_connect.exceptions import JiraTLSError, JiraUnavailable
 from jira_connect.models import JiraConnection
 from jira_connect.transport import Verify
@@ -223,16 +223,23 @@ def _plain(step: Callable[[], _T]) -> _T:
 
 
 def _token_client(
-    client: oauth.OAuthClient, *, verify: Verify | None = None, limits: httpx.Limits | None = None
+    client: oauth.OAuthClient,
+    *,
+    verify: Verify | None = None,
+    limits: httpx.Limits | None = None,
+    options: dict[str, Any] | None = None,
 ) -> httpx.AsyncClient:
-    """An httpx client for ``client``'s token calls: its TLS settings (or the ``verify``
-    context built from them) and timeout, no redirects."""
-    kwargs: dict[str, Any] = {} if limits is None else {"limits": limits}
+    """An httpx client for ``client``'s token calls: the site's ``options`` for the link
+    (``ASYNC_CLIENT_OPTIONS``), then its TLS settings (or the ``verify`` context built from
+    them) and timeout, no redirects."""
+    kwargs: dict[str, Any] = dict(options or {})
+    if limits is not None:
+        kwargs["limits"] = limits
     return httpx.AsyncClient(
+        **kwargs,
         verify=client.verify if verify is None else verify,
         timeout=httpx_timeout(client.timeout),
         follow_redirects=False,
-        **kwargs,
     )
 
 
@@ -248,12 +255,15 @@ async def _refresh(
     """
     client = call.client
     request = oauth.refresh_request(client, call.refresh_token)
-    if lane is not None:
+    link = call.link
+    options = transport.async_client_options(link) if link is not None else {}
+    if lane is not None and not options:
         kept = await lane.token_client(client)
         issued_at = datetime.now(timezone.utc)
         answer = await _token_exchange(kept, client, request)
     else:
-        http: httpx.AsyncClient = await in_thread(lambda: _token_client(client))
+        # The site's ASYNC_CLIENT_OPTIONS are its link's: such a client is never shared.
+        http: httpx.AsyncClient = await in_thread(lambda: _token_client(client, options=options))
         issued_at = datetime.now(timezone.utc)
         async with http:
             answer = await _token_exchange(http, client, request)

@@ -40,13 +40,10 @@ from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus, JiraConnection, JiraLink
-from jira_connect.session import USER_AGENT, body_rewinder
+from jira_connect.session import body_rewinder
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-#: Answers that may be a rate limit (a 503 only with Retry-After: see ratelimit).
-_SLOW_DOWN = frozenset({429, 503})
 
 
 async def asleep(seconds: float) -> None:
@@ -78,11 +75,16 @@ class AsyncJiraSession(httpx.AsyncClient):
         transport.ensure_allowed(link)
         require_readable(connection.access_token, connection.refresh_token)
         base_url = link.base_url.rstrip("/") + "/"
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # The site's options (ASYNC_CLIENT_OPTIONS), then the caller's; TLS, redirects, auth
+        # and the base URL stay the app's (transport.APP_CLIENT_OPTIONS).
+        site = transport.async_client_options(link)
+        headers = {"User-Agent": transport.USER_AGENT, "Accept": "application/json"}
+        headers.update(site.pop("headers", None) or {})
         headers.update(kwargs.pop("headers", None) or {})
-        kwargs.setdefault("timeout", arefreshing.httpx_timeout(app_settings.HTTP_TIMEOUT))
+        options = {**site, **kwargs}
+        options.setdefault("timeout", arefreshing.httpx_timeout(app_settings.HTTP_TIMEOUT))
         super().__init__(
-            base_url=base_url, verify=transport.tls_verify(link), headers=headers, **kwargs
+            base_url=base_url, verify=transport.tls_verify(link), headers=headers, **options
         )
         self._connection = connection
         self._origin = _origin(httpx.URL(base_url))
@@ -120,7 +122,7 @@ class AsyncJiraSession(httpx.AsyncClient):
         while True:
             token = await self._fresh_token()
             response = await self._send(request, token, **kwargs)
-            if may_refresh and _rejected(response):
+            if may_refresh and ratelimit.rejects_token(response.status_code, response.headers):
                 may_refresh = False
                 retry_token, refreshed = await self._token_after_rejection(
                     stale=token, hold_for=stormguard.hold_for(_timeouts(request))
@@ -132,10 +134,10 @@ class AsyncJiraSession(httpx.AsyncClient):
                 await response.aclose()
                 rewind()
                 response = await self._send(request, retry_token, **kwargs)
-                if refreshed and _rejected(response):
+                if refreshed and ratelimit.rejects_token(response.status_code, response.headers):
                     await sync_to_async(stormguard.pause_refreshes)(self._connection)
             status, headers = response.status_code, response.headers
-            if status not in _SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
+            if status not in ratelimit.SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
                 return response
             method, url = request.method, str(request.url)
             await sync_to_async(ratelimit.note_rate_limited)(
@@ -160,7 +162,7 @@ class AsyncJiraSession(httpx.AsyncClient):
             raise
 
     async def _fresh_token(self) -> str:
-        if self._connection.status != ConnectionStatus.ACTIVE:  # type: ignore[comparison-overlap]
+        if self._connection.status != ConnectionStatus.ACTIVE:
             raise ReauthorizationRequired(
                 _("This Jira connection must be reconnected."),
                 reconnect_url=self._connection.reconnect_url,
@@ -249,14 +251,3 @@ def _timeouts(request: httpx.Request) -> tuple[object, object]:
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
-
-
-def _rejected(response: httpx.Response) -> bool:
-    """Jira did not take the token: a 401, or an answer made anonymously (never a rate limit)."""
-    status = response.status_code
-    if status == 401:
-        return True
-    if status in _SLOW_DOWN:
-        return False
-    anonymous: str = response.headers.get("X-AUSERNAME", "")
-    return anonymous.lower() == "anonymous"

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Warning
 from django.db import DatabaseError, transaction
 from django.utils.module_loading import import_string
 
@@ -43,7 +43,6 @@ _GENERATE_KEY = (
 )
 
 
-@register(Tags.security)
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -142,7 +141,6 @@ def _check_transport() -> list[CheckMessage]:
     return messages
 
 
-@register(Tags.security)
 def check_debug_page(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -169,7 +167,6 @@ def check_debug_page(
     ]
 
 
-@register()
 def check_request_handling(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -213,7 +210,6 @@ def check_request_handling(
     return messages
 
 
-@register()
 def check_frameworks(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -268,7 +264,6 @@ def _has_middleware(middleware: list[str], wanted: str) -> bool:
     return False
 
 
-@register(Tags.database)
 def check_links(
     app_configs: Sequence[AppConfig] | None = None,
     databases: Sequence[str] | None = None,

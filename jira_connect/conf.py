@@ -41,8 +41,11 @@ DEFAULTS: Mapping[str, Any] = {
     "RATE_LIMIT_RETRIES": 3,
     "RATE_LIMIT_MAX_WAIT": 60,
     "API_AUTHENTICATION": "jira_connect.api.session_user",
+    "CONFIGURE_SESSION": "jira_connect.transport.default_session",
+    "ASYNC_CLIENT_OPTIONS": "jira_connect.transport.default_async_client_options",
 }
 
+#: An HTTP timeout as requests takes it: one number, or (connect, read) seconds.
 Timeout = float | tuple[float, float]
 
 
@@ -180,6 +183,18 @@ class JiraConnectSettings:
         allauth headless's authentication, for example).
         """
         return self._callable("API_AUTHENTICATION")
+
+    @_Kept
+    def CONFIGURE_SESSION(self) -> Callable[[Any, Any], None]:
+        """Dotted path to ``configure(session, link) -> None``: the site's say in every
+        ``requests.Session`` the app builds to reach ``link`` (``jira_connect.transport``)."""
+        return self._callable("CONFIGURE_SESSION")
+
+    @_Kept
+    def ASYNC_CLIENT_OPTIONS(self) -> Callable[[Any], Mapping[str, Any]]:
+        """Dotted path to ``options(link) -> dict``: keyword arguments for every
+        ``httpx.AsyncClient`` the app builds to reach ``link`` (``jira_connect.transport``)."""
+        return self._callable("ASYNC_CLIENT_OPTIONS")
 
     @_Kept
     def CALLBACK_URL(self) -> str:

@@ -226,14 +226,17 @@ class JiraLinkForm(forms.ModelForm):  # type: ignore[type-arg]
         self.data = data
         self.add_error(
             "scope",
-            ngettext(
-                "Raising the scope to %(scope)s asks %(count)d connected user to reconnect "
-                "(Jira granted them less). Save again to confirm.",
-                "Raising the scope to %(scope)s asks %(count)d connected users to reconnect "
-                "(Jira granted them less). Save again to confirm.",
-                affected,
-            )
-            % {"scope": scope, "count": affected},
+            ValidationError(
+                ngettext(
+                    "Raising the scope to %(scope)s asks %(count)d connected user to reconnect "
+                    "(Jira granted them less). Save again to confirm.",
+                    "Raising the scope to %(scope)s asks %(count)d connected users to reconnect "
+                    "(Jira granted them less). Save again to confirm.",
+                    affected,
+                ),
+                code="scope_widened",
+                params={"scope": scope, "count": affected},
+            ),
         )
 
     def clean_ca_bundle(self) -> str:

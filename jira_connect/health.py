@@ -249,8 +249,8 @@ def link_health(links: QuerySet[JiraLink], today: date | None = None) -> list[Li
         .values("link_id", "day")
         .annotate(r=Sum("refreshed"), f=Sum("failed"), a=Sum("reauth"))
     )
-    for item in stored:
-        days[item["link_id"]][item["day"]] = DayBar(item["day"], item["r"], item["f"], item["a"])
+    for bar in stored:
+        days[bar["link_id"]][bar["day"]] = DayBar(bar["day"], bar["r"], bar["f"], bar["a"])
     for pk, row in rows.items():
         row.days = [
             days[pk].get(first + timedelta(days=n), DayBar(first + timedelta(days=n)))

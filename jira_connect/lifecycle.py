@@ -21,9 +21,8 @@ from django.views.decorators.debug import sensitive_variables
 from jira_connect import oauth, signals, state, tenancy
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraAuthenticationFailed, LinkAccessDenied
-from jira_connect.fields import require_readable
 from jira_connect.models import JiraConnection, JiraLink
-from jira_connect.refreshing import refresh_connection, refresh_redirect_uri
+from jira_connect.refreshing import oauth_client, refresh_connection
 from jira_connect.transport import ensure_allowed, tls_verify
 
 logger = logging.getLogger(__name__)
@@ -32,22 +31,6 @@ logger = logging.getLogger(__name__)
 def redirect_uri_for(request: HttpRequest) -> str:
     """The Redirect URL registered in Jira: the setting, or built from this request."""
     return app_settings.CALLBACK_URL or request.build_absolute_uri(reverse("jira_connect:callback"))
-
-
-def oauth_client(link: JiraLink, redirect_uri: str) -> oauth.OAuthClient:
-    """The protocol's view of a link, with the site's transport settings."""
-    ensure_allowed(link)
-    require_readable(link.client_secret)
-    return oauth.OAuthClient(
-        base_url=link.base_url,
-        client_id=link.client_id,
-        client_secret=link.client_secret,
-        redirect_uri=redirect_uri,
-        scope=link.scope,
-        verify=tls_verify(link),
-        timeout=app_settings.HTTP_TIMEOUT,
-        allow_http=app_settings.ALLOW_HTTP,
-    )
 
 
 def start_connection(
@@ -174,7 +157,7 @@ def revoke(connection: JiraConnection, reason: str = "Revoked by an administrato
             ),
             using=using,
         )
-    connection.status = JiraConnection.Status.REVOKED  # type: ignore[assignment]
+    connection.status = JiraConnection.Status.REVOKED
     for name in ("access_token", "refresh_token"):
         setattr(connection, name, "")  # the field reads a stored NULL back as ""
     connection.expires_at = None
@@ -209,7 +192,7 @@ def verify_connection(connection: JiraConnection) -> oauth.JiraIdentity:
     """
     if connection.is_expired(leeway=app_settings.REFRESH_LEEWAY) or not connection.access_token:
         refresh_connection(connection, stale_access_token=connection.access_token)
-    client = oauth_client(connection.link, refresh_redirect_uri(connection) or "urn:unused")
+    client = oauth_client(connection.link)  # the identity call sends no Redirect URL
     try:
         identity = oauth.fetch_identity(client, connection.access_token)
     except JiraAuthenticationFailed:

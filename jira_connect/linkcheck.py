@@ -21,6 +21,7 @@ from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraAPIError, JiraConnectError, JiraUnavailable
 from jira_connect.lifecycle import ensure_allowed, oauth_client, tls_verify
 from jira_connect.models import JiraLink
+from jira_connect.transport import session_hook
 from jira_connect.validators import normalize_base_url
 
 #: Used for the credentials probe when neither a request nor CALLBACK_URL gives one.
@@ -90,7 +91,7 @@ def check_link(link: JiraLink, *, redirect_uri: str = "") -> LinkReport:
             link.base_url,
             verify=tls_verify(link),
             timeout=app_settings.HTTP_TIMEOUT,
-            allow_http=app_settings.ALLOW_HTTP,
+            configure_session=session_hook(link),
         )
     except (JiraUnavailable, JiraAPIError, JiraConnectError) as err:
         steps.append(CheckStep(False, _("Jira is not reachable at the base URL"), str(err)))

@@ -98,19 +98,38 @@ class JiraLink(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    #: The scope as loaded from the database (``from_db``) or last saved: what the
+    #: connections were asked for, so ``save()`` sees a raised scope without a query.
+    _saved_scope: str | None = None
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Normalise on every save, not only through forms: the Python API and
         # commands must store the same canonical values the admin stores.
         self.base_url = normalize_base_url(self.base_url)
         self.scope = scopes.normalize(self.scope)
-        old_scope = (
-            JiraLink.objects.filter(pk=self.pk).values_list("scope", flat=True).first()
-            if self.pk
-            else None
-        )
+        update_fields = kwargs.get("update_fields")
+        old_scope = None
+        if self.pk and (update_fields is None or "scope" in update_fields):
+            old_scope = self._saved_scope
+            if old_scope is None:
+                # Built with a primary key rather than loaded (or loaded without its
+                # scope): only the database knows what was asked for before.
+                old_scope = (
+                    JiraLink.objects.filter(pk=self.pk).values_list("scope", flat=True).first()
+                )
         super().save(*args, **kwargs)
-        if old_scope and not scopes.covers(old_scope, self.scope):
+        if update_fields is None or "scope" in update_fields:
+            self._saved_scope = self.scope
+        if old_scope and old_scope != self.scope and not scopes.covers(old_scope, self.scope):
             self._ask_for_wider_grants()
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Any:
+        # Django's hook for "loaded from the database"; its arguments vary across versions.
+        link = super().from_db(*args, **kwargs)
+        if "scope" in link.__dict__:  # not deferred
+            link._saved_scope = link.scope
+        return link
 
     def _ask_for_wider_grants(self) -> None:
         """The link now asks for more than some connections were granted: they must reconnect.
@@ -141,14 +160,6 @@ class JiraLink(models.Model):
             with contextlib.suppress(ValidationError):
                 self.scope = scopes.normalize(self.scope)
 
-    @property
-    def authorize_url(self) -> str:
-        return f"{self.base_url}/rest/oauth2/latest/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.base_url}/rest/oauth2/latest/token"
-
 
 class ConnectionStatus(models.TextChoices):
     """Where a connection stands; ``JiraConnection.Status`` is the usual spelling."""
@@ -172,17 +183,17 @@ class FailureKind(models.TextChoices):
     REAUTH = "reauth", _("Must reconnect")
 
 
-# The kinds as the plain strings they are: mypy's Django plugin types TextChoices members built
-# with a lazy label as (value, label) tuples.
-CONFIGURATION: str = FailureKind.CONFIGURATION  # type: ignore[assignment]
-CREDENTIALS: str = FailureKind.CREDENTIALS  # type: ignore[assignment]
-TRANSIENT: str = FailureKind.TRANSIENT  # type: ignore[assignment]
-REAUTH: str = FailureKind.REAUTH  # type: ignore[assignment]
+# The kinds as plain module constants: ``from jira_connect import models as kinds`` reads
+# ``kinds.TRANSIENT`` where the refresh code compares stored strings.
+CONFIGURATION: str = FailureKind.CONFIGURATION
+CREDENTIALS: str = FailureKind.CREDENTIALS
+TRANSIENT: str = FailureKind.TRANSIENT
+REAUTH: str = FailureKind.REAUTH
 
 
 class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
     def active(self) -> JiraConnectionQuerySet:
-        return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)  # type: ignore[no-any-return]
+        return self.filter(status=ConnectionStatus.ACTIVE, link__is_active=True)
 
     def due_for_refresh(
         self, *, within: int, refreshed_before: datetime | None = None
@@ -194,7 +205,7 @@ class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
         if refreshed_before is not None:
             due |= models.Q(last_refreshed_at__lt=refreshed_before)
             due |= models.Q(last_refreshed_at__isnull=True, created_at__lt=refreshed_before)
-        return self.active().filter(refresh_token__isnull=False).filter(due)  # type: ignore[no-any-return]
+        return self.active().filter(refresh_token__isnull=False).filter(due)
 
     def for_user(
         self, user: AbstractBaseUser | AnonymousUser, link: JiraLink | str
@@ -209,7 +220,9 @@ class JiraConnectionQuerySet(models.QuerySet["JiraConnection"]):
         link_obj = JiraLink.objects.get(slug=link) if isinstance(link, str) else link
         if not tenancy.user_may_use(user, link_obj):
             raise LinkAccessDenied(f"This user may not use the Jira link {link_obj.slug!r}.")
-        connection: JiraConnection = self.select_related("link").get(link=link_obj, user_id=user.pk)
+        connection: JiraConnection = self.select_related("link").get(
+            link=link_obj, user_id=tenancy.user_key(user)
+        )
         return connection
 
 

@@ -14,11 +14,14 @@ token responses under further environment variables. Here:
 
 - every call has the caller's timeout, TLS verification (on by default), no
   redirects and a bounded read (``jira_connect._http``);
-- ``http://`` works exactly when the caller says so (``allow_http``);
+- the base URL is the caller's to check, once, with the site's rules (https
+  unless ``ALLOW_HTTP``, ``JIRA_HOSTS``): ``jira_connect.transport.ensure_allowed``
+  runs before every client is built, so this module does not check it again;
 - no secret is logged, put in a URL, or put in an exception's message or args;
   Django's error reports redact the locals of the functions that hold them;
-- requests-oauthlib's own loggers get a redaction filter on import
-  (``jira_connect._logging``), for any other code in the process that uses it.
+- requests-oauthlib's own loggers get a redaction filter when the app is ready
+  (``AppConfig.ready()``, ``jira_connect._logging``), for any other code in the
+  process that uses it.
 """
 
 from __future__ import annotations
@@ -26,18 +29,18 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import requests
 from django.views.decorators.debug import sensitive_variables
 from oauthlib.oauth2 import WebApplicationClient
 
-from jira_connect import __version__, _http
-from jira_connect._http import Timeout
+from jira_connect import _http
+from jira_connect.conf import Timeout
 from jira_connect.exceptions import (
     JiraAPIError,
     JiraAuthenticationFailed,
@@ -45,12 +48,11 @@ from jira_connect.exceptions import (
     JiraUnavailable,
     OAuthError,
 )
-from jira_connect.transport import Verify
+from jira_connect.transport import USER_AGENT, Verify
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
-    "DEFAULT_USER_AGENT",
     "AuthorizationRequest",
     "CredentialsCheck",
     "JiraIdentity",
@@ -71,7 +73,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT: Final = f"django-jira-connect/{__version__}"
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1_048_576
 
@@ -99,35 +100,47 @@ _TOKEN_HEADERS: Final = {
 # --- values --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OAuthClient:
     """Everything needed to talk to one incoming application link.
 
     ``base_url`` includes any context path (``https://host/jira``); trailing
-    slashes are dropped. ``redirect_uri`` is sent, as the same string, on
-    authorise, exchange and refresh. ``http://`` base URLs are refused unless
-    ``allow_http`` is true.
+    slashes are dropped. It is taken as given: the caller has checked it
+    (``jira_connect.transport.ensure_allowed``). ``redirect_uri`` is sent, as
+    the same string, on authorise, exchange and refresh, which refuse to run
+    without one; the identity call sends none and needs none.
     """
 
     base_url: str
     client_id: str
     client_secret: str = field(repr=False)
-    redirect_uri: str
     scope: str
+    redirect_uri: str = ""
     verify: Verify = True
     timeout: Timeout = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    user_agent: str = DEFAULT_USER_AGENT
-    allow_http: bool = False
+    user_agent: str = USER_AGENT
+    #: The site's say in the session each call builds (``CONFIGURE_SESSION``): run first,
+    #: before the link's TLS adapter and the no-credentials auth are put on.
+    configure_session: Callable[[requests.Session], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base_url", _checked_base_url(self.base_url, self.allow_http))
+        object.__setattr__(self, "base_url", self.base_url.strip().rstrip("/"))
         if not self.client_id:
             raise JiraConnectConfigurationError("The link's client ID is empty.")
-        if not self.redirect_uri:
-            raise JiraConnectConfigurationError("The redirect URI is empty.")
         if self.max_response_bytes < 1:
             raise JiraConnectConfigurationError("max_response_bytes must be positive.")
+
+    def sent_redirect_uri(self) -> str:
+        """The Redirect URL for a call that sends one, or JiraConnectConfigurationError."""
+        if not self.redirect_uri:
+            raise JiraConnectConfigurationError(
+                "No Redirect URL for this call: set JIRA_CONNECT['CALLBACK_URL'], or start "
+                "the connection from a request."
+            )
+        return self.redirect_uri
 
     @property
     def authorize_url(self) -> str:
@@ -177,7 +190,6 @@ class JiraIdentity:
     name: str
     display_name: str
     email: str
-    active: bool
 
 
 @dataclass(frozen=True)
@@ -191,10 +203,8 @@ class ServerInfo:
 
     base_url: str
     version: str
-    version_numbers: tuple[int, ...]
     deployment_type: str
     title: str
-    build_number: int | None
 
     @property
     def is_cloud(self) -> bool:
@@ -227,7 +237,7 @@ def start_authorization(client: OAuthClient) -> AuthorizationRequest:
     state = secrets.token_urlsafe(STATE_BYTES)
     params = {
         "client_id": client.client_id,
-        "redirect_uri": client.redirect_uri,
+        "redirect_uri": client.sent_redirect_uri(),
         "response_type": "code",
         "scope": client.scope,
         "state": state,
@@ -247,7 +257,7 @@ def exchange_code(client: OAuthClient, code: str, code_verifier: str) -> TokenSe
         raise ValueError("exchange_code() needs a code and its code verifier.")
     body = WebApplicationClient(client.client_id).prepare_request_body(
         code=code,
-        redirect_uri=client.redirect_uri,
+        redirect_uri=client.sent_redirect_uri(),
         include_client_id=True,
         code_verifier=code_verifier,
         client_secret=client.client_secret,
@@ -295,7 +305,7 @@ def refresh_request(client: OAuthClient, refresh_token: str) -> TokenRequest:
         refresh_token=refresh_token,
         client_id=client.client_id,
         client_secret=client.client_secret,
-        redirect_uri=client.redirect_uri,
+        redirect_uri=client.sent_redirect_uri(),
     )
     return TokenRequest(
         method="POST",
@@ -338,6 +348,7 @@ def fetch_identity(client: OAuthClient, access_token: str) -> JiraIdentity:
         verify=client.verify,
         timeout=client.timeout,
         max_bytes=client.max_response_bytes,
+        configure=client.configure_session,
         what=IDENTITY_REQUEST,
     )
     _http.redact_response(response)
@@ -415,7 +426,6 @@ def _identity(request: IdentityRequest, response: requests.Response) -> JiraIden
         name=name,
         display_name=_string(payload.get("displayName")) or name,
         email=_string(payload.get("emailAddress")),
-        active=payload.get("active") is not False,
     )
     base_url = url.removesuffix(MYSELF_PATH)
     logger.debug("Jira at %s identified the token's user as key %s", base_url, key)
@@ -428,11 +438,14 @@ def fetch_server_info(
     verify: Verify = True,
     timeout: Timeout = DEFAULT_TIMEOUT,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    user_agent: str = DEFAULT_USER_AGENT,
-    allow_http: bool = False,
+    user_agent: str = USER_AGENT,
+    configure_session: Callable[[requests.Session], None] | None = None,
 ) -> ServerInfo:
-    """What Jira says about itself: ``GET /rest/api/2/serverInfo``, anonymously."""
-    url = _checked_base_url(base_url, allow_http) + SERVER_INFO_PATH
+    """What Jira says about itself: ``GET /rest/api/2/serverInfo``, anonymously.
+
+    ``base_url`` is taken as given, as ``OAuthClient`` takes it: check it first.
+    """
+    url = base_url.strip().rstrip("/") + SERVER_INFO_PATH
     response = _http.send(
         "GET",
         url,
@@ -440,6 +453,7 @@ def fetch_server_info(
         verify=verify,
         timeout=timeout,
         max_bytes=max_response_bytes,
+        configure=configure_session,
         what="the server information request",
     )
     payload = _check_api_response(
@@ -452,19 +466,11 @@ def fetch_server_info(
             "path) Jira's?",
             status_code=response.status_code,
         )
-    numbers = payload.get("versionNumbers")
-    build = payload.get("buildNumber")
     return ServerInfo(
         base_url=_string(payload.get("baseUrl")),
         version=version,
-        version_numbers=tuple(
-            number
-            for number in (numbers if isinstance(numbers, list) else [])
-            if isinstance(number, int) and not isinstance(number, bool)
-        ),
         deployment_type=_string(payload.get("deploymentType")),
         title=_string(payload.get("serverTitle")),
-        build_number=build if isinstance(build, int) and not isinstance(build, bool) else None,
     )
 
 
@@ -538,6 +544,7 @@ def probe_authorize_endpoint(client: OAuthClient) -> AuthorizeCheck:
         verify=client.verify,
         timeout=client.timeout,
         max_bytes=client.max_response_bytes,
+        configure=client.configure_session,
         what="the authorisation request",
     )
     text = " ".join((response.content or b"").decode("utf-8", "replace").split())
@@ -552,35 +559,6 @@ def probe_authorize_endpoint(client: OAuthClient) -> AuthorizeCheck:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _checked_base_url(base_url: str, allow_http: bool) -> str:
-    """The base URL without trailing slashes, or JiraConnectConfigurationError."""
-    base_url = base_url.strip().rstrip("/")
-    try:
-        parts = urlsplit(base_url)
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError as err:
-        raise JiraConnectConfigurationError(
-            f"The Jira base URL {base_url!r} is not a URL."
-        ) from err
-    scheme = parts.scheme.lower()
-    if scheme not in {"https", "http"} or not parts.hostname:
-        raise JiraConnectConfigurationError(
-            f"The Jira base URL {base_url!r} must be an absolute https:// URL."
-        )
-    if scheme == "http" and not allow_http:
-        raise JiraConnectConfigurationError(
-            f"The Jira base URL {base_url!r} uses plain http://, which is refused unless "
-            "http is allowed (JIRA_CONNECT['ALLOW_HTTP'], for local development only)."
-        )
-    if parts.username is not None or parts.password is not None:
-        raise JiraConnectConfigurationError("The Jira base URL must not contain credentials.")
-    if parts.query or parts.fragment:
-        raise JiraConnectConfigurationError(
-            f"The Jira base URL {base_url!r} must not have a query string or fragment."
-        )
-    return base_url
 
 
 def _token_request(
@@ -598,6 +576,7 @@ def _token_request(
         verify=client.verify,
         timeout=client.timeout,
         max_bytes=client.max_response_bytes,
+        configure=client.configure_session,
         what="the token request",
     )
     logger.debug("Jira's token endpoint answered HTTP %s", response.status_code)

@@ -154,6 +154,25 @@ def _integer(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+#: Answers that may be a rate limit (a 503 only with ``Retry-After``): a quick test before
+#: ``is_rate_limited``, and never a rejected token.
+SLOW_DOWN = frozenset({429, 503})
+
+
+def rejects_token(status: int, headers: Mapping[str, str]) -> bool:
+    """Jira did not take the token: a 401, or an answer made anonymously.
+
+    A rate-limited answer is never a rejected token, even when made anonymously
+    (Jira answers rate-limited calls so): the sessions must not refresh for it.
+    """
+    if status == 401:
+        return True
+    if status in SLOW_DOWN:
+        return False
+    anonymous: str = headers.get("X-AUSERNAME", "")
+    return anonymous.lower() == "anonymous"
+
+
 def is_rate_limited(status: int, headers: Mapping[str, str]) -> bool:
     """A 429, or a 503 with ``Retry-After``: Jira (or its proxy) asks the caller to slow down."""
     return status == 429 or (status == 503 and headers.get("Retry-After") is not None)

@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import close_old_connections, connections, router
@@ -65,7 +65,6 @@ class RefreshSummary:
     #: The link or the site's settings are wrong (a host no longer allowed, a missing
     #: encryption key, client credentials Jira refuses): trying again cannot help.
     misconfigured: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def count(self, outcome: str) -> None:
         """Count one connection's outcome (``refresh_one``'s words)."""

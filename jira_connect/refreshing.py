@@ -57,8 +57,8 @@ from jira_connect.exceptions import (
     ReauthorizationRequired,
 )
 from jira_connect.fields import require_readable
-from jira_connect.models import JiraConnection
-from jira_connect.transport import ensure_allowed, tls_verify
+from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.transport import ensure_allowed, session_hook, tls_verify
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +296,8 @@ class TokenCall:
 
     client: oauth.OAuthClient
     refresh_token: str = field(repr=False)
+    #: Whose client it is: the async path asks the site's ``ASYNC_CLIENT_OPTIONS`` for it.
+    link: JiraLink | None = field(default=None, repr=False, compare=False)
 
 
 #: What the token call may raise that the flight turns into an outcome (stored, then raised).
@@ -363,7 +365,7 @@ class Flight:
         # transaction around the engine's.
         self._durable = current._state.db != self.alias or not callers_transaction
         _restore_lost_pair(current, self.key)
-        if current.status != JiraConnection.Status.ACTIVE:  # type: ignore[comparison-overlap]
+        if current.status != JiraConnection.Status.ACTIVE:
             self._outcome = _reauthorization_required(
                 current, _("This Jira connection must be reconnected.")
             )
@@ -464,6 +466,27 @@ def _restore_lost_pair(current: JiraConnection, key: tuple[str, int]) -> None:
     )
 
 
+def oauth_client(link: JiraLink, redirect_uri: str = "") -> oauth.OAuthClient:
+    """The protocol's view of a link, with the site's transport settings.
+
+    The one place a link's base URL is checked (``ensure_allowed``: the site's
+    rules as they are now) before a token or identity call. ``redirect_uri``:
+    for the calls that send one (authorise, exchange, refresh).
+    """
+    ensure_allowed(link)
+    require_readable(link.client_secret)
+    return oauth.OAuthClient(
+        base_url=link.base_url,
+        client_id=link.client_id,
+        client_secret=link.client_secret,
+        redirect_uri=redirect_uri,
+        scope=link.scope,
+        verify=tls_verify(link),
+        timeout=app_settings.HTTP_TIMEOUT,
+        configure_session=session_hook(link),
+    )
+
+
 def refresh_redirect_uri(connection: JiraConnection) -> str:
     # The exact Redirect URL the grant was made with, which Jira may check again.
     return connection.redirect_uri or app_settings.CALLBACK_URL
@@ -510,21 +533,11 @@ def _prepare(current: JiraConnection, now: datetime) -> TokenCall | Exception:
     if waiting is not None:
         return waiting
     try:
-        ensure_allowed(current.link)
-        client = oauth.OAuthClient(
-            base_url=current.link.base_url,
-            client_id=current.link.client_id,
-            client_secret=current.link.client_secret,
-            redirect_uri=refresh_redirect_uri(current),
-            scope=current.link.scope,
-            verify=tls_verify(current.link),
-            timeout=app_settings.HTTP_TIMEOUT,
-            allow_http=app_settings.ALLOW_HTTP,
-        )
+        client = oauth_client(current.link, refresh_redirect_uri(current))
     except JiraConnectConfigurationError as err:
         _record_failure(current, str(err), now, kind=kinds.CONFIGURATION, error=err)
         return err
-    return TokenCall(client, current.refresh_token)
+    return TokenCall(client, current.refresh_token, current.link)
 
 
 @sensitive_variables()
@@ -625,7 +638,7 @@ def failure_kind(err: Exception) -> str:
 def _mark_reauth(
     current: JiraConnection, reason: str, now: datetime, cause: Exception | None = None
 ) -> Exception:
-    current.status = JiraConnection.Status.REAUTH_REQUIRED  # type: ignore[assignment]
+    current.status = JiraConnection.Status.REAUTH_REQUIRED
     raised = _reauthorization_required(
         current, _("Jira no longer accepts this connection: please reconnect.")
     )

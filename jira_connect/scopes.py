@@ -104,12 +104,12 @@ def parse(value: str) -> list[str]:
                 message = _(
                     "“%(scope)s” is a Jira Cloud scope; Jira Data Center rejects it. "
                     "Use one of READ, WRITE, ADMIN or SYSTEM_ADMIN."
-                ) % {"scope": token}
-            raise ValidationError(message, code="cloud_scope")
+                )
+            raise ValidationError(message, code="cloud_scope", params={"scope": token})
         raise ValidationError(
-            _("“%(scope)s” is not a Jira Data Center scope. Choose from %(choices)s.")
-            % {"scope": token, "choices": ", ".join(SCOPES)},
+            _("“%(scope)s” is not a Jira Data Center scope. Choose from %(choices)s."),
             code="unknown_scope",
+            params={"scope": token, "choices": ", ".join(SCOPES)},
         )
     return names
 
@@ -134,18 +134,3 @@ def covers(granted: str, required: str) -> bool:
 def validate_scope(value: str) -> None:
     """Model and form validator."""
     parse(value)
-
-
-def describe(value: str) -> str:
-    """A human line for a scope string, e.g. for the admin: ``WRITE (includes READ)``."""
-    parts = []
-    for name in normalize(value).split():
-        included = sorted(implied_by(name) - {name}, key=list(SCOPES).index)
-        if included:
-            parts.append(
-                _("%(name)s (includes %(included)s)")
-                % {"name": name, "included": ", ".join(included)}
-            )
-        else:
-            parts.append(name)
-    return "; ".join(parts)

@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.utils.translation import gettext as _
 
-from jira_connect import __version__, ratelimit, refreshing, stormguard, transport
+from jira_connect import ratelimit, refreshing, stormguard, transport
 from jira_connect._environment import EnvironmentOnce
 from jira_connect._http import describe_failure, no_auth
 from jira_connect.conf import app_settings
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from jira_connect.models import JiraConnection
-
-USER_AGENT = f"django-jira-connect/{__version__}"
 
 
 class JiraSession(EnvironmentOnce):
@@ -69,15 +67,15 @@ class JiraSession(EnvironmentOnce):
         self._token_lock = threading.Lock()
         self._access_token: str = connection.access_token
         self._expires_ts = _timestamp(connection.expires_at)
-        # The link's TLS settings win over REQUESTS_CA_BUNDLE for every call to its origin.
-        self.mount(
-            transport.origin_prefix(self._base_url),
-            transport.LinkTLSAdapter(transport.tls_verify(connection.link)),
-        )
-        self.headers["User-Agent"] = USER_AGENT
+        self.headers["User-Agent"] = transport.USER_AGENT
         self.headers["Accept"] = "application/json"
-        # Proxies and CA bundles from the environment apply, as to the token calls; a
-        # ~/.netrc login never does (requests uses it only when no auth is set).
+        # The site's say (proxies, a client certificate, headers, hooks): CONFIGURE_SESSION.
+        app_settings.CONFIGURE_SESSION(self, connection.link)
+        # Then what is the app's, whatever the site set: the link's TLS settings win over
+        # REQUESTS_CA_BUNDLE for every call to its origin, and no other credentials apply
+        # (a ~/.netrc login, which requests uses only when no auth is set, never does).
+        # Proxies and CA bundles from the environment apply, as to the token calls.
+        transport.mount_link_adapter(self, self._base_url, transport.tls_verify(connection.link))
         self.auth = no_auth
 
     def __repr__(self) -> str:
@@ -102,7 +100,7 @@ class JiraSession(EnvironmentOnce):
         while True:
             token = self._fresh_token()
             response = self._send(verb, url, token, *args, **kwargs)
-            if may_refresh and _rejected(response):
+            if may_refresh and ratelimit.rejects_token(response.status_code, response.headers):
                 may_refresh = False
                 retry_token, refreshed = self._token_after_rejection(
                     stale=token, hold_for=stormguard.hold_for(kwargs["timeout"])
@@ -115,10 +113,10 @@ class JiraSession(EnvironmentOnce):
                 response.close()
                 rewind()
                 response = self._send(verb, url, retry_token, *args, **kwargs)
-                if refreshed and _rejected(response):
+                if refreshed and ratelimit.rejects_token(response.status_code, response.headers):
                     stormguard.pause_refreshes(self._connection)
             status, headers = response.status_code, response.headers
-            if status not in _SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
+            if status not in ratelimit.SLOW_DOWN or not ratelimit.is_rate_limited(status, headers):
                 return response
             ratelimit.note_rate_limited(self._connection, verb, url, status, headers)
             wait = ratelimit.wait_before_retry(verb, status, headers, retries)
@@ -158,7 +156,7 @@ class JiraSession(EnvironmentOnce):
         return urljoin(self._base_url, url.lstrip("/"))
 
     def _fresh_token(self) -> str:
-        if self._connection.status != ConnectionStatus.ACTIVE:  # type: ignore[comparison-overlap]
+        if self._connection.status != ConnectionStatus.ACTIVE:
             # Known at no cost: the user must reconnect (Jira refused the grant, or staff
             # raised the link's scope). Same answer refresh_connection would give.
             raise ReauthorizationRequired(
@@ -292,20 +290,3 @@ def _timestamp(moment: datetime | None) -> float | None:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-#: Answers that may be a rate limit (a 503 only with Retry-After: see ratelimit).
-_SLOW_DOWN = frozenset({429, 503})
-
-
-def _rejected(response: requests.Response) -> bool:
-    """Jira did not take the token: a 401, or an answer made anonymously.
-
-    A rate-limited answer is never a rejected token, even when made anonymously.
-    """
-    status = response.status_code
-    if status == 401:
-        return True
-    if status in _SLOW_DOWN:
-        return False
-    return response.headers.get("X-AUSERNAME", "").lower() == "anonymous"

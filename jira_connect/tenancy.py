@@ -24,6 +24,16 @@ _TENANT_ATTRIBUTE = "_jira_connect_tenant"
 _CONNECTIONS_ATTRIBUTE = "_jira_connect_connections"
 
 
+def user_key(user: Any) -> Any:
+    """The user's primary key, for a ``user_id=`` lookup.
+
+    Typed ``Any`` on purpose: ``AnonymousUser.pk`` is None, which matches no
+    row, the answer every caller wants for a user who is not logged in; the
+    stubs' ``int | None`` would otherwise need the check at each lookup.
+    """
+    return user.pk
+
+
 def no_tenant(request: HttpRequest) -> str | None:
     """Default resolver: a single-tenant site, where only blank-tenant links apply."""
     return None
@@ -109,11 +119,11 @@ def user_connections(request: HttpRequest) -> UserConnections:
         cached = UserConnections({}, {})
     else:
         connections = (
-            JiraConnection.objects.filter(user_id=user.pk)
+            JiraConnection.objects.filter(user_id=user_key(user))
             .select_related("link")
             .defer("access_token", "refresh_token", "link__client_secret")
         )
-        notices = DisconnectNotice.objects.filter(user_id=user.pk)
+        notices = DisconnectNotice.objects.filter(user_id=user_key(user))
         cached = UserConnections(
             {connection.link_id: connection for connection in connections},
             {notice.link_id: notice for notice in notices},

@@ -6,6 +6,15 @@ from here, so a link's own CA bundle and its "verify TLS" switch win over
 ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment, which requests
 would otherwise let override a session's ``verify``.
 
+The site has its say through two settings, as django-anymail's
+``create_session()`` and allauth's ``get_requests_session()`` give theirs:
+``CONFIGURE_SESSION`` sees every ``requests.Session`` built for a link
+(proxies, a client certificate, headers, response hooks, adapters), and
+``ASYNC_CLIENT_OPTIONS`` adds keyword arguments to every ``httpx.AsyncClient``.
+What keeps the tokens safe stays the app's: the link's TLS adapter is mounted
+and the session's ``auth`` reset after the site's hook, and the async options
+may not set TLS verification, redirects, auth, the timeout or the base URL.
+
 A private CA is loaded into an ``ssl.SSLContext`` from the PEM stored on the
 link, never written to a file: there is no path another user of the host
 could plant a certificate at.
@@ -15,20 +24,25 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from requests.adapters import HTTPAdapter
 
+from jira_connect import __version__
+from jira_connect.conf import app_settings, key_name
 from jira_connect.exceptions import JiraConnectConfigurationError
 from jira_connect.validators import validate_base_url
 
 if TYPE_CHECKING:
-    from requests import PreparedRequest, Response
+    from requests import PreparedRequest, Response, Session
 
     from jira_connect.models import JiraLink
+
+#: Sent on every call to Jira: the token and identity calls, ``session()`` and ``asession()``.
+USER_AGENT: Final = f"django-jira-connect/{__version__}"
 
 #: What TLS verification a call uses: off, on with the system's CAs, or a link's own CAs.
 Verify = bool | ssl.SSLContext
@@ -107,7 +121,58 @@ class LinkTLSAdapter(HTTPAdapter):
         )
 
 
+def mount_link_adapter(session: Session, url: str, verify: Verify) -> None:
+    """Make ``LinkTLSAdapter`` the adapter for every URL on ``url``'s origin.
+
+    requests picks the longest matching mount prefix, so an adapter the site
+    mounted for a path on the origin (``CONFIGURE_SESSION``) would win over
+    the origin's: those are dropped. Adapters for other origins stay.
+    """
+    prefix = origin_prefix(url)
+    for mounted in list(session.adapters):
+        if mounted.lower().startswith(prefix) and mounted.lower() != prefix:
+            del session.adapters[mounted]
+    session.mount(prefix, LinkTLSAdapter(verify))
+
+
 def origin_prefix(url: str) -> str:
     """The mount prefix requests matches for every URL on ``url``'s origin."""
     parts = urlsplit(url)
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}/"
+
+
+def default_session(session: Session, link: JiraLink) -> None:
+    """``CONFIGURE_SESSION``'s default: the session exactly as the app builds it."""
+
+
+def default_async_client_options(link: JiraLink) -> dict[str, Any]:
+    """``ASYNC_CLIENT_OPTIONS``'s default: no options beyond the app's own."""
+    return {}
+
+
+def session_hook(link: JiraLink) -> Callable[[Session], None] | None:
+    """The site's ``CONFIGURE_SESSION`` for ``link``, for a session built without the link
+    at hand (the token and identity calls of ``jira_connect.oauth``); None when the site
+    configures nothing, so a bulk refresh's workers may keep their sessions (``_http``)."""
+    configure = app_settings.CONFIGURE_SESSION
+    if configure is default_session:
+        return None
+    return lambda session: configure(session, link)
+
+
+#: What the app decides for every httpx client: ``ASYNC_CLIENT_OPTIONS`` may not set these.
+APP_CLIENT_OPTIONS: Final = frozenset(
+    {"verify", "follow_redirects", "auth", "timeout", "base_url", "max_redirects"}
+)
+
+
+def async_client_options(link: JiraLink) -> dict[str, Any]:
+    """The site's ``ASYNC_CLIENT_OPTIONS`` for ``link``, checked against ``APP_CLIENT_OPTIONS``."""
+    options = dict(app_settings.ASYNC_CLIENT_OPTIONS(link))
+    taken = sorted(options.keys() & APP_CLIENT_OPTIONS)
+    if taken:
+        raise JiraConnectConfigurationError(
+            f"{key_name('ASYNC_CLIENT_OPTIONS')} may not set {', '.join(taken)}: the app sets "
+            "them from the link and the other settings."
+        )
+    return options

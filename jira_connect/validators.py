@@ -66,9 +66,9 @@ def validate_base_url(value: str) -> None:
             _(
                 "Jira's OAuth 2.0 provider needs HTTPS. Use an https:// address, or allow plain "
                 "http for local development with %(setting)s = True."
-            )
-            % {"setting": key_name("ALLOW_HTTP")},
+            ),
             code="insecure",
+            params={"setting": key_name("ALLOW_HTTP")},
         )
     if parts.username is not None or parts.password is not None:
         raise ValidationError(
@@ -83,7 +83,7 @@ def validate_base_url(value: str) -> None:
     host = parts.hostname.lower()
     if not _HOST.match(host) and not _HOST.match(f"[{host}]"):
         raise ValidationError(
-            _("“%(host)s” is not a valid host name.") % {"host": host}, code="invalid"
+            _("“%(host)s” is not a valid host name."), code="invalid", params={"host": host}
         )
     if any(host == domain or host.endswith("." + domain) for domain in _CLOUD_DOMAINS):
         raise ValidationError(
@@ -91,9 +91,9 @@ def validate_base_url(value: str) -> None:
                 "%(host)s is a Jira Cloud site. This app connects to Jira Data Center (or Server) "
                 "through its incoming application links; for Jira Cloud use Atlassian's OAuth 2.0 "
                 "(3LO) apps, registered in the Atlassian developer console."
-            )
-            % {"host": host},
+            ),
             code="jira_cloud",
+            params={"host": host},
         )
     match = _JIRA_PAGE_PATH.search(parts.path)
     if match:
@@ -104,16 +104,16 @@ def validate_base_url(value: str) -> None:
             _(
                 "This looks like the address of a page in Jira, not Jira's base URL. "
                 "Did you mean %(base)s?"
-            )
-            % {"base": base},
+            ),
             code="page_url",
+            params={"base": base},
         )
     allowed = app_settings.JIRA_HOSTS
     if allowed and not any(is_same_domain(host, pattern) for pattern in allowed):
         raise ValidationError(
-            _("%(host)s is not one of the Jira hosts this site may connect to (%(setting)s).")
-            % {"host": host, "setting": key_name("JIRA_HOSTS")},
+            _("%(host)s is not one of the Jira hosts this site may connect to (%(setting)s)."),
             code="host_not_allowed",
+            params={"host": host, "setting": key_name("JIRA_HOSTS")},
         )
 
 

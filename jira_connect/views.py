@@ -94,7 +94,7 @@ class ConnectView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         link = get_available_link(request, slug)
         connection = (
-            JiraConnection.objects.filter(link=link, user_id=request.user.pk)
+            JiraConnection.objects.filter(link=link, user_id=tenancy.user_key(request.user))
             .defer("access_token", "refresh_token")
             .first()
         )
@@ -236,7 +236,9 @@ class CallbackView(LoginRequiredMixin, View):
             return None
         connection = (
             JiraConnection.objects.filter(
-                link_id=used.link_id, user_id=request.user.pk, status=JiraConnection.Status.ACTIVE
+                link_id=used.link_id,
+                user_id=tenancy.user_key(request.user),
+                status=JiraConnection.Status.ACTIVE,
             )
             .select_related("link")
             .defer("access_token", "refresh_token", "link__client_secret")
@@ -373,7 +375,9 @@ class DisconnectView(LoginRequiredMixin, View):
         link = get_available_link(request, slug)
         # Read the form before changing anything: a body Django cannot parse fails here, not later.
         target = safe_next(request, request.POST.get("next")) or reverse("jira_connect:connections")
-        connection = JiraConnection.objects.filter(link=link, user_id=request.user.pk).first()
+        connection = JiraConnection.objects.filter(
+            link=link, user_id=tenancy.user_key(request.user)
+        ).first()
         notices.forget(link.pk, request.user.pk)
         if connection is None:
             messages.info(request, _("You were not connected to %(link)s.") % {"link": link.name})

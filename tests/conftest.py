@@ -42,6 +42,38 @@ def jira_connect_settings(**changes: Any) -> dict[str, Any]:
     return {**settings.JIRA_CONNECT, **changes}
 
 
+def link_form(link: JiraLink | None = None, **changes: Any) -> dict[str, Any]:
+    """The admin's link form as a browser posts it: a new link's values, or ``link``'s own
+    with the secret left blank (which keeps it); ``changes`` on top."""
+    data: dict[str, Any] = {
+        "name": "Acme Jira",
+        "slug": "acme",
+        "tenant": "",
+        "base_url": "https://jira.acme.example/jira",
+        "client_id": "client",
+        "client_secret": "secret-value-1234",
+        "scope": ["WRITE"],
+        "is_active": "on",
+        "verify_tls": "on",
+        "ca_bundle": "",
+    }
+    if link is not None:
+        data.update(
+            name=link.name,
+            slug=link.slug,
+            tenant=link.tenant,
+            base_url=link.base_url,
+            client_id=link.client_id,
+            client_secret="",
+            scope=link.scope.split(),
+            is_active="on" if link.is_active else "",
+            verify_tls="on" if link.verify_tls else "",
+            ca_bundle=link.ca_bundle,
+        )
+    data.update(changes)
+    return data
+
+
 @pytest.fixture
 def user_factory(db: None) -> Callable[..., Any]:
     def make(**overrides: Any) -> Any:

@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from jira_connect.models import JiraConnection
-from tests.conftest import CLIENT_SECRET
+from tests.conftest import CLIENT_SECRET, link_form
 
 pytestmark = pytest.mark.django_db
 
@@ -51,19 +51,7 @@ def test_connection_count_column(staff, connection_factory) -> None:
 
 def test_ca_bundle_must_be_pem(staff, link_factory) -> None:
     link = link_factory()
-    data = {
-        "name": link.name,
-        "slug": link.slug,
-        "tenant": "",
-        "base_url": link.base_url,
-        "client_id": link.client_id,
-        "client_secret": "",
-        "scope": ["WRITE"],
-        "is_active": "on",
-        "verify_tls": "on",
-        "ca_bundle": "not a certificate",
-    }
-    response = staff.post(change_url(link), data)
+    response = staff.post(change_url(link), link_form(link, ca_bundle="not a certificate"))
     assert response.status_code == 200
     assert "PEM certificates" in response.content.decode()
 
@@ -190,18 +178,7 @@ def test_lowering_the_scope_changes_nothing(connection_factory, link_factory) ->
 def test_scope_raise_through_the_admin(staff, connection_factory, link_factory) -> None:
     link = link_factory(scope="READ")
     connection = connection_factory(link=link, scope="READ")
-    data = {
-        "name": link.name,
-        "slug": link.slug,
-        "tenant": "",
-        "base_url": link.base_url,
-        "client_id": link.client_id,
-        "client_secret": "",
-        "scope": ["WRITE"],
-        "is_active": "on",
-        "verify_tls": "on",
-        "ca_bundle": "",
-    }
+    data = link_form(link, scope=["WRITE"])
     asked = staff.post(change_url(link), data)
     assert asked.status_code == 200  # first, how many users must reconnect
     html = asked.content.decode()

@@ -7,29 +7,12 @@ from django.test import override_settings
 from django.urls import reverse
 
 from jira_connect.models import JiraConnection, JiraLink, LinkTestResult
-from tests.conftest import jira_connect_settings
+from tests.conftest import jira_connect_settings, link_form
 from tests.flow.conftest import connect
 
 pytestmark = pytest.mark.django_db
 
 ADD = "admin:jira_connect_jiralink_add"
-
-
-def link_form(**changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "name": "Acme Jira",
-        "slug": "acme",
-        "tenant": "",
-        "base_url": "https://jira.acme.example/jira",
-        "client_id": "client",
-        "client_secret": "secret-value-1234",
-        "scope": "WRITE",
-        "is_active": "on",
-        "verify_tls": "on",
-        "ca_bundle": "",
-    }
-    data.update(changes)
-    return data
 
 
 @pytest.mark.parametrize(

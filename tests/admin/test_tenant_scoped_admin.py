@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from jira_connect.models import JiraConnection, JiraLink
+from tests.conftest import link_form
 
 pytestmark = pytest.mark.django_db
 
@@ -79,18 +80,14 @@ def test_actions_cannot_reach_another_tenant(acme_admin, two_tenants) -> None:
 def test_links_added_belong_to_the_own_tenant(acme_admin) -> None:
     response = acme_admin.post(
         reverse("admin:jira_connect_jiralink_add"),
-        {
-            "name": "Acme Two",
-            "slug": "acme-two",
-            "tenant": "globex",
-            "base_url": "https://jira2.acme.test",
-            "client_id": "x",
-            "client_secret": "y",
-            "scope": ["WRITE"],
-            "is_active": "on",
-            "verify_tls": "on",
-            "ca_bundle": "",
-        },
+        link_form(
+            name="Acme Two",
+            slug="acme-two",
+            tenant="globex",
+            base_url="https://jira2.acme.test",
+            client_id="x",
+            client_secret="y",
+        ),
     )
     assert response.status_code == 302
     assert JiraLink.objects.get(slug="acme-two").tenant == "acme"

@@ -100,9 +100,9 @@ def test_transient_failures_exit_non_zero(grant, jira) -> None:
     grant(expires_in=timedelta(minutes=-5))
     grant(expires_in=timedelta(minutes=-5))
     jira.inject("token", "server_error", times=1)
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CommandError) as info:
         run("--workers", "1")
-    assert info.value.code == 1
+    assert info.value.returncode == 1
     assert refreshes(jira) == 2
     kinds = sorted(row.last_failure_kind for row in JiraConnection.objects.all())
     assert kinds == ["", "transient"]
@@ -111,9 +111,9 @@ def test_transient_failures_exit_non_zero(grant, jira) -> None:
 def test_configuration_errors_exit_2_and_jira_is_not_asked(grant, jira, settings) -> None:
     grant(expires_in=timedelta(minutes=-5))
     settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CommandError) as info:
         run()
-    assert info.value.code == 2
+    assert info.value.returncode == 2
     assert refreshes(jira) == 0
     stored = JiraConnection.objects.get()
     assert stored.last_failure_kind == JiraConnection.FailureKind.CONFIGURATION

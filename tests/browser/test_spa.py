@@ -6,11 +6,8 @@ phone's; with UPDATE_SCREENSHOTS=1 the screenshots go to docs/img/ for the docs.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,6 +18,8 @@ pytest.importorskip(
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.test_demo import CONSENT_PATH, SCREENSHOTS
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
@@ -28,12 +27,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "img"
-    if os.environ.get("UPDATE_SCREENSHOTS")
-    else Path(tempfile.gettempdir()) / "jira_connect_screenshots"
-)
-CONSENT_PATH = "/plugins/servlet/oauth2/consent"
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 

@@ -32,9 +32,9 @@ def test_check_reports_a_working_link(sim_link) -> None:  # noqa: F811
 
 def test_check_exits_non_zero_on_a_broken_link(sim_link, link_factory) -> None:  # noqa: F811
     link_factory(slug="down", base_url="http://127.0.0.1:9/jira")
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CommandError, match="1 of 2 Jira links are broken") as info:
         run("jira_connect_check")
-    assert info.value.code == 1
+    assert info.value.returncode == 1
 
 
 def test_check_one_link(sim_link, link_factory) -> None:  # noqa: F811
@@ -44,28 +44,47 @@ def test_check_one_link(sim_link, link_factory) -> None:  # noqa: F811
         run("jira_connect_check", "--link", "nope")
 
 
+def create(
+    *options: str,
+    name: str = "A",
+    base_url: str = "https://j.test",
+    client_id: str = "x",
+    stdin: str | None = None,
+    monkeypatch=None,
+) -> str:
+    """``jira_connect_link create acme`` with the required options, plus ``options``."""
+    return run(
+        "jira_connect_link",
+        "create",
+        "acme",
+        "--name",
+        name,
+        "--base-url",
+        base_url,
+        "--client-id",
+        client_id,
+        *options,
+        stdin=stdin,
+        monkeypatch=monkeypatch,
+    )
+
+
 def test_check_with_no_links() -> None:
     assert "No active Jira links" in run("jira_connect_check")
 
 
 def test_create_with_secret_from_environment(monkeypatch) -> None:
     monkeypatch.setenv("ACME_SECRET", "s3cret-from-env")
-    output = run(
-        "jira_connect_link",
-        "create",
-        "acme",
-        "--name",
-        "Acme Jira",
-        "--base-url",
-        "https://jira.acme.test/jira/",
-        "--client-id",
-        "abc",
+    output = create(
         "--scope",
         "read write",
         "--tenant",
         "acme",
         "--secret-env",
         "ACME_SECRET",
+        name="Acme Jira",
+        base_url="https://jira.acme.test/jira/",
+        client_id="abc",
     )
     assert "Created acme (https://jira.acme.test/jira, scope WRITE)." in output
     assert "s3cret-from-env" not in output
@@ -75,41 +94,14 @@ def test_create_with_secret_from_environment(monkeypatch) -> None:
 
 
 def test_create_with_secret_from_stdin(monkeypatch) -> None:
-    run(
-        "jira_connect_link",
-        "create",
-        "acme",
-        "--name",
-        "Acme",
-        "--base-url",
-        "https://jira.acme.test",
-        "--client-id",
-        "abc",
-        "--secret-stdin",
-        stdin="piped-secret\n",
-        monkeypatch=monkeypatch,
-    )
+    create("--secret-stdin", stdin="piped-secret\n", monkeypatch=monkeypatch)
     assert JiraLink.objects.get().client_secret == "piped-secret"
 
 
 def test_create_validates_everything(monkeypatch) -> None:
     monkeypatch.setenv("S", "x")
     with pytest.raises(CommandError) as info:
-        run(
-            "jira_connect_link",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--base-url",
-            "ftp://nope",
-            "--client-id",
-            "abc",
-            "--scope",
-            "read:jira-work",
-            "--secret-env",
-            "S",
-        )
+        create("--scope", "read:jira-work", "--secret-env", "S", base_url="ftp://nope")
     assert "base_url" in str(info.value)
     assert "Jira Cloud scope" in str(info.value)
     assert not JiraLink.objects.exists()
@@ -117,35 +109,13 @@ def test_create_validates_everything(monkeypatch) -> None:
 
 def test_create_needs_a_secret_source() -> None:
     with pytest.raises(CommandError):
-        run(
-            "jira_connect_link",
-            "create",
-            "acme",
-            "--name",
-            "A",
-            "--base-url",
-            "https://j.test",
-            "--client-id",
-            "x",
-        )
+        create()
 
 
 def test_empty_secret_env(monkeypatch) -> None:
     monkeypatch.setenv("EMPTY", "")
     with pytest.raises(CommandError, match="EMPTY is empty"):
-        run(
-            "jira_connect_link",
-            "create",
-            "acme",
-            "--name",
-            "A",
-            "--base-url",
-            "https://j.test",
-            "--client-id",
-            "x",
-            "--secret-env",
-            "EMPTY",
-        )
+        create("--secret-env", "EMPTY")
 
 
 def test_update_keeps_what_is_not_given(link_factory) -> None:
@@ -164,19 +134,7 @@ def test_create_refuses_an_existing_slug(link_factory, monkeypatch) -> None:
     link_factory(slug="acme")
     monkeypatch.setenv("S", "x")
     with pytest.raises(CommandError, match="use update"):
-        run(
-            "jira_connect_link",
-            "create",
-            "acme",
-            "--name",
-            "A",
-            "--base-url",
-            "https://j.test",
-            "--client-id",
-            "x",
-            "--secret-env",
-            "S",
-        )
+        create("--secret-env", "S")
 
 
 def test_list_and_deactivate(link_factory) -> None:
@@ -221,7 +179,7 @@ def test_private_ca_over_https(jira_simulator_factory, link_factory, tmp_path) -
         client_id=app.client_id,
         client_secret=app.client_secret,
     )
-    with pytest.raises(SystemExit):
+    with pytest.raises(CommandError):
         run("jira_connect_check", "--link", "private")
     run("jira_connect_link", "update", "private", "--ca-bundle-file", sim.ca_cert_path)
     output = run("jira_connect_check", "--link", "private")

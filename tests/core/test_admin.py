@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from jira_connect.models import JiraConnection, JiraLink
-from tests.conftest import ACCESS_TOKEN, CLIENT_SECRET, REFRESH_TOKEN
+from tests.conftest import ACCESS_TOKEN, CLIENT_SECRET, REFRESH_TOKEN, link_form
 
 pytestmark = pytest.mark.django_db
 
@@ -20,20 +20,16 @@ def staff_client(client, user_factory):
 
 
 def form_data(**overrides):
-    data = {
-        "name": "Acme Jira",
-        "slug": "acme",
-        "tenant": "acme",
-        "base_url": "https://jira.acme.test/jira/",
-        "client_id": "abc123",
-        "client_secret": "s3cr3t-value",
-        "scope": ["READ", "WRITE"],
-        "is_active": "on",
-        "verify_tls": "on",
-        "ca_bundle": "",
-    }
-    data.update(overrides)
-    return data
+    return link_form(
+        **{
+            "tenant": "acme",
+            "base_url": "https://jira.acme.test/jira/",
+            "client_id": "abc123",
+            "client_secret": "s3cr3t-value",
+            "scope": ["READ", "WRITE"],
+            **overrides,
+        }
+    )
 
 
 def assert_no_secret(html: str, *extra: str) -> None:

@@ -23,10 +23,22 @@ def ids(messages) -> list[str]:
     return [message.id for message in messages]
 
 
-def test_checks_are_registered() -> None:
-    registered = registry.registry.get_checks()
-    assert check_settings in registered
-    assert check_frameworks in registered
+def test_checks_are_registered_by_the_app_config_with_their_tags() -> None:
+    registered = {
+        getattr(check, "__name__", ""): check.tags for check in registry.registry.get_checks()
+    }
+    assert {name: set(tags) for name, tags in registered.items() if name in EXPECTED_TAGS} == (
+        EXPECTED_TAGS
+    )
+
+
+EXPECTED_TAGS = {
+    "check_settings": {"security"},
+    "check_debug_page": {"security"},
+    "check_request_handling": set(),
+    "check_frameworks": set(),
+    "check_links": {"database"},
+}
 
 
 @override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [KEY]}, DEBUG=False)

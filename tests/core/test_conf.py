@@ -72,6 +72,17 @@ def test_timeout_forms(value, expected) -> None:
         ("TENANT_RESOLVER", "no.such.module.resolver"),
         ("TENANT_RESOLVER", ""),
         ("LINK_ACCESS_POLICY", "jira_connect.conf.SETTING_NAME"),
+        ("CONFIGURE_SESSION", "no.such.module.configure"),
+        ("ASYNC_CLIENT_OPTIONS", "jira_connect.transport.USER_AGENT"),
+        ("RATE_LIMIT_RETRIES", -1),
+        ("RATE_LIMIT_RETRIES", 1.5),
+        ("RATE_LIMIT_RETRIES", "3"),
+        ("RATE_LIMIT_RETRIES", True),
+        ("RATE_LIMIT_MAX_WAIT", 0),
+        ("RATE_LIMIT_MAX_WAIT", 0.5),
+        ("RATE_LIMIT_MAX_WAIT", "60"),
+        ("RATE_LIMIT_MAX_WAIT", None),
+        ("RATE_LIMIT_MAX_WAIT", False),
     ],
 )
 def test_invalid_values_name_the_key(key, value) -> None:

@@ -20,8 +20,6 @@ def test_save_normalises_base_url_and_scope(link_factory) -> None:
     link.refresh_from_db()
     assert link.base_url == "https://jira.example.com/jira"
     assert link.scope == "WRITE"
-    assert link.authorize_url == "https://jira.example.com/jira/rest/oauth2/latest/authorize"
-    assert link.token_url == "https://jira.example.com/jira/rest/oauth2/latest/token"
 
 
 def test_full_clean_normalises_and_validates() -> None:
@@ -137,3 +135,57 @@ def test_active_queryset(connection_factory) -> None:
     on_inactive_link.link.is_active = False
     on_inactive_link.link.save()
     assert list(JiraConnection.objects.active()) == [active]
+
+
+# --- saving a link: what it reads first ------------------------------------------------------------
+
+
+def test_saving_a_loaded_link_reads_nothing_first(link_factory, django_assert_num_queries) -> None:
+    # save() compares the new scope with the one the connections were asked for; a link
+    # loaded from the database already knows it, so the save is the UPDATE alone.
+    link = JiraLink.objects.get(pk=link_factory().pk)
+    link.name = "Renamed"
+    with django_assert_num_queries(1):
+        link.save()
+    link.scope = "READ"  # narrower: nobody must reconnect, and nothing to look up
+    with django_assert_num_queries(1):
+        link.save()
+
+
+def test_raising_the_scope_of_a_loaded_link_asks_for_reconnection(connection_factory) -> None:
+    connection = connection_factory(scope="WRITE")
+    link = JiraLink.objects.get(pk=connection.link_id)
+    link.scope = "ADMIN"
+    link.save()
+    connection.refresh_from_db()
+    assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
+    link.name = "Renamed"  # saved again at the same scope: the grants are not looked at again
+    link.save()
+
+
+def test_a_link_built_with_its_primary_key_still_compares_with_the_database(
+    connection_factory,
+) -> None:
+    connection = connection_factory(scope="WRITE")
+    stored = JiraLink.objects.get(pk=connection.link_id)
+    rebuilt = JiraLink(
+        **{
+            field.attname: getattr(stored, field.attname)
+            for field in JiraLink._meta.concrete_fields
+        }
+    )
+    rebuilt.scope = "ADMIN"
+    rebuilt.save()
+    connection.refresh_from_db()
+    assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
+
+
+def test_a_save_that_leaves_the_scope_out_does_not_judge_it(connection_factory) -> None:
+    connection = connection_factory(scope="WRITE")
+    link = JiraLink.objects.get(pk=connection.link_id)
+    link.scope = "ADMIN"
+    link.name = "Renamed"
+    link.save(update_fields=["name"])
+    connection.refresh_from_db()
+    assert connection.status == JiraConnection.Status.ACTIVE
+    assert JiraLink.objects.get(pk=link.pk).scope == "WRITE"

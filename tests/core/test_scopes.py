@@ -70,8 +70,3 @@ def test_empty_scope(value) -> None:
 )
 def test_covers(granted, required, expected) -> None:
     assert scopes.covers(granted, required) is expected
-
-
-def test_describe_shows_the_hierarchy() -> None:
-    assert scopes.describe("ADMIN") == "ADMIN (includes READ, WRITE)"
-    assert scopes.describe("READ") == "READ"

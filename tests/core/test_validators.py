@@ -103,3 +103,30 @@ def test_jira_hosts_allow_list(value, allowed) -> None:
             with pytest.raises(ValidationError) as info:
                 validate_base_url(value)
             assert info.value.code == "host_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "params"),
+    [
+        ("https://acme.atlassian.net", "jira_cloud", {"host": "acme.atlassian.net"}),
+        (
+            "https://jira.example.com/browse/ABC-1",
+            "page_url",
+            {"base": "https://jira.example.com"},
+        ),
+        ("https://evil.example.com", "host_not_allowed", {"host": "evil.example.com"}),
+    ],
+)
+def test_messages_carry_their_values_as_params(value, code, params) -> None:
+    # params=, as Django's own validators do: a form or the admin can re-word the message
+    # (error_messages) and still place the values.
+    with (
+        override_settings(JIRA_CONNECT={"JIRA_HOSTS": ["jira.example.com"]}),
+        pytest.raises(ValidationError) as info,
+    ):
+        validate_base_url(value)
+    assert info.value.code == code
+    assert info.value.params is not None
+    assert {name: info.value.params[name] for name in params} == params
+    assert "%(" in str(info.value.message)
+    assert "%(" not in info.value.messages[0]

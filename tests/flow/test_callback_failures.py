@@ -116,20 +116,26 @@ def test_code_expired_before_exchange(browser, link, jira) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fault", "status", "text"),
+    ("target", "fault", "status", "text"),
     [
-        ("server_error", 502, "did not answer properly"),
-        ("bad_gateway_html", 502, "HTML"),
-        ("malformed_json", 502, "did not answer properly"),
-        ("no_access_token", 502, "did not answer properly"),
-        ("reset", 502, "did not answer properly"),
-        ("invalid_grant", 400, "may have expired"),
-        ("invalid_client", 400, "client ID and secret"),
+        # The code exchange.
+        ("token", "server_error", 502, "did not answer properly"),
+        ("token", "bad_gateway_html", 502, "HTML"),
+        ("token", "malformed_json", 502, "did not answer properly"),
+        ("token", "no_access_token", 502, "did not answer properly"),
+        ("token", "reset", 502, "did not answer properly"),
+        ("token", "invalid_grant", 400, "may have expired"),
+        ("token", "invalid_client", 400, "client ID and secret"),
+        # The identity call after it.
+        ("api", "unauthorized", 502, "did not recognise you"),
+        ("api", "anonymous", 502, "did not recognise you"),
+        ("api", "server_error", 502, "did not answer properly"),
+        ("api", "malformed_json", 502, "did not answer properly"),
     ],
 )
-def test_token_endpoint_faults(browser, link, jira, fault, status, text) -> None:
+def test_token_and_identity_faults(browser, link, jira, target, fault, status, text) -> None:
     callback = callback_for(browser, jira, link)
-    jira.inject("token", fault)
+    jira.inject(target, fault)
     assert_refused(browser.get(callback), status, text)
 
 
@@ -144,21 +150,6 @@ def test_jira_down(browser, link, jira) -> None:
     callback = callback_for(browser, jira, link)
     jira.stop()
     assert_refused(browser.get(callback), 502, "did not answer properly")
-
-
-@pytest.mark.parametrize(
-    ("fault", "status", "text"),
-    [
-        ("unauthorized", 502, "did not recognise you"),
-        ("anonymous", 502, "did not recognise you"),
-        ("server_error", 502, "did not answer properly"),
-        ("malformed_json", 502, "did not answer properly"),
-    ],
-)
-def test_identity_failures(browser, link, jira, fault, status, text) -> None:
-    callback = callback_for(browser, jira, link)
-    jira.inject("api", fault)
-    assert_refused(browser.get(callback), status, text)
 
 
 def test_wrong_secret_on_the_link(browser, link, jira) -> None:

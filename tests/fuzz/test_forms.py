@@ -30,7 +30,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from jira_connect import state
+from jira_connect import oauth, state
 from jira_connect.models import JiraConnection, JiraLink
 from tests.fuzz import known_bugs
 from tests.fuzz.conftest import rolled_back
@@ -212,7 +212,8 @@ def check_connect(response: Any, client: Client, links: Links, headers: dict[str
     """A 302 from connect goes to the usable link's authorise URL and keeps only a safe next."""
     location = response["Location"]
     parts = urlsplit(location)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == links.mine.authorize_url, location
+    authorize_url = links.mine.base_url + oauth.AUTHORIZE_PATH
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == authorize_url, location
     flows = client.session[state.SESSION_KEY]
     pending = flows[parse_qs(parts.query)["state"][0]]
     assert pending["link_id"] == links.mine.pk

@@ -95,4 +95,3 @@ def test_fetch_identity_answers(answer: Answer) -> None:
     assert identity.key
     for value in (identity.name, identity.display_name, identity.email):
         assert isinstance(value, str)
-    assert isinstance(identity.active, bool)

@@ -22,6 +22,7 @@ from django.test import Client
 from jira_connect.exceptions import JiraConnectError, JiraUnavailable, OAuthError
 from jira_connect.models import JiraConnection, JiraLink
 from jira_connect.oauth import exchange_code, fetch_identity, refresh
+from tests.conftest import link_form
 from tests.fuzz import known_bugs
 from tests.oauth import (
     ACCESS_TOKEN,
@@ -217,16 +218,7 @@ def test_admin_refuses_unparsable_base_url(user_factory: Callable[..., Any], bas
     client.force_login(user_factory(username="root-regression", is_staff=True, is_superuser=True))
     response = client.post(
         "/admin/jira_connect/jiralink/add/",
-        {
-            "name": "Acme Jira",
-            "slug": "acme",
-            "base_url": base_url,
-            "client_id": "client-1",
-            "client_secret": "S3CR3T-regression",
-            "scope": ["WRITE"],
-            "is_active": "on",
-            "verify_tls": "on",
-        },
+        link_form(base_url=base_url, client_id="client-1", client_secret="S3CR3T-regression"),
     )
     assert response.status_code == 200
     assert "base_url" in response.context["adminform"].form.errors

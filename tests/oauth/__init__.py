@@ -8,6 +8,7 @@ anywhere: logs, exception messages and args, reprs.
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,6 +17,7 @@ import requests
 import responses
 
 from jira_connect.oauth import OAuthClient
+from jira_connect.transport import LinkTLSAdapter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -118,3 +120,13 @@ def text_of(exc: BaseException) -> str:
 def assert_no_secret(text: str) -> None:
     for secret in SECRETS:
         assert secret not in text, f"secret {secret[:12]}… leaked"
+
+
+#: A CA of the link's own, as ``transport.tls_verify`` gives one: an ``ssl.SSLContext``.
+PRIVATE_CA = ssl.create_default_context()
+
+
+def link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
+    """The TLS verification the link's adapter applies to ``request`` (None: no such adapter)."""
+    adapter = session.get_adapter(request.url or "")
+    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None

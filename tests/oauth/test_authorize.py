@@ -84,9 +84,7 @@ def test_rfc7636_appendix_b_vector() -> None:
 
 
 def test_http_base_url_works_when_allowed() -> None:
-    request = start_authorization(
-        make_client(base_url="http://localhost:2990/jira", allow_http=True)
-    )
+    request = start_authorization(make_client(base_url="http://localhost:2990/jira"))
     assert request.url.startswith("http://localhost:2990/jira/rest/oauth2/latest/authorize?")
 
 

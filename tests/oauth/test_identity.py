@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,35 +12,21 @@ import responses
 from jira_connect.exceptions import (
     JiraAPIError,
     JiraAuthenticationFailed,
-    JiraConnectConfigurationError,
     JiraUnavailable,
 )
 from jira_connect.oauth import JiraIdentity, ServerInfo, fetch_identity, fetch_server_info
-from jira_connect.transport import LinkTLSAdapter
 
 from . import (
     ACCESS_TOKEN,
     BASE_URL,
     MYSELF_URL,
+    PRIVATE_CA,
     SERVER_INFO_URL,
     assert_no_secret,
     make_client,
     replay,
     text_of,
 )
-
-PRIVATE_CA = ssl.create_default_context()
-
-
-def _link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
-    adapter = session.get_adapter(request.url or "")
-    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def _identity(**overrides: Any) -> JiraIdentity:
@@ -52,17 +36,7 @@ def _identity(**overrides: Any) -> JiraIdentity:
 # --- /myself -------------------------------------------------------------------------------------
 
 
-def test_identity_request(rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[dict[str, Any]] = []
-    original = requests.Session.send
-
-    def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append({**kwargs, "verify": _link_verify(self, request)})
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", spy)
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+def test_identity_request(rsps: responses.RequestsMock, sent: list[dict[str, Any]]) -> None:
     replay(rsps, "myself")
     _identity(verify=PRIVATE_CA, timeout=(2.0, 5.0))
     request = rsps.calls[0].request
@@ -84,21 +58,23 @@ def test_identity(rsps: responses.RequestsMock) -> None:
         name="alice",
         display_name="Alice Example",
         email="alice@example.com",
-        active=True,
     )
+
+
+def test_the_identity_call_needs_no_redirect_uri(rsps: responses.RequestsMock) -> None:
+    replay(rsps, "myself")
+    assert fetch_identity(make_client(redirect_uri=""), ACCESS_TOKEN).key == "JIRAUSER21902"
 
 
 def test_identity_with_hidden_email(rsps: responses.RequestsMock) -> None:
     replay(rsps, "myself_hidden_email")
     identity = _identity()
-    assert (identity.key, identity.email, identity.active) == ("JIRAUSER10100", "", False)
+    assert (identity.key, identity.email) == ("JIRAUSER10100", "")
 
 
 def test_identity_fields_are_read_defensively(rsps: responses.RequestsMock) -> None:
     rsps.add(responses.GET, MYSELF_URL, json={"key": "JIRAUSER1", "name": 5, "emailAddress": None})
-    assert _identity() == JiraIdentity(
-        key="JIRAUSER1", name="", display_name="", email="", active=True
-    )
+    assert _identity() == JiraIdentity(key="JIRAUSER1", name="", display_name="", email="")
 
 
 def test_401_is_authentication_failed(rsps: responses.RequestsMock) -> None:
@@ -206,10 +182,8 @@ def test_server_info_10_3(rsps: responses.RequestsMock) -> None:
     assert info == ServerInfo(
         base_url="https://jira.example.com/jira",
         version="10.3.19",
-        version_numbers=(10, 3, 19),
         deployment_type="Server",
         title="Example Jira",
-        build_number=10030019,
     )
     assert not info.is_cloud
     request = rsps.calls[0].request
@@ -219,25 +193,15 @@ def test_server_info_10_3(rsps: responses.RequestsMock) -> None:
 
 def test_server_info_8_5_and_cloud(rsps: responses.RequestsMock) -> None:
     replay(rsps, "server_info_8_5")
-    assert fetch_server_info(BASE_URL).version_numbers == (8, 5, 3)
+    assert fetch_server_info(BASE_URL).version == "8.5.3"
     rsps.reset()
     replay(rsps, "server_info_cloud")
     assert fetch_server_info(BASE_URL).is_cloud
 
 
 def test_server_info_passes_transport_options(
-    rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+    rsps: responses.RequestsMock, sent: list[dict[str, Any]]
 ) -> None:
-    sent: list[dict[str, Any]] = []
-    original = requests.Session.send
-
-    def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        sent.append({**kwargs, "verify": _link_verify(self, request)})
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", spy)
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     replay(rsps, "server_info_10_3")
     fetch_server_info(BASE_URL, verify=False, timeout=3.0, user_agent="probe/1")
     assert (sent[0]["verify"], sent[0]["timeout"], sent[0]["allow_redirects"]) == (
@@ -255,20 +219,17 @@ def test_server_info_fields_are_read_defensively(rsps: responses.RequestsMock) -
         json={"version": "9.12.0", "versionNumbers": [9, "12", True, 0], "buildNumber": "x"},
     )
     info = fetch_server_info(BASE_URL)
-    assert info.version_numbers == (9, 0)
-    assert (info.base_url, info.deployment_type, info.title, info.build_number) == (
+    assert (info.version, info.base_url, info.deployment_type, info.title) == (
+        "9.12.0",
         "",
         "",
         "",
-        None,
     )
 
 
-def test_server_info_http_needs_allow_http(rsps: responses.RequestsMock) -> None:
-    with pytest.raises(JiraConnectConfigurationError):
-        fetch_server_info("http://localhost:2990/jira")
+def test_server_info_takes_the_checked_base_url_as_given(rsps: responses.RequestsMock) -> None:
     replay(rsps, "server_info_8_5", base_url="http://localhost:2990/jira")
-    assert fetch_server_info("http://localhost:2990/jira", allow_http=True).version == "8.5.3"
+    assert fetch_server_info("http://localhost:2990/jira/").version == "8.5.3"
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ def jira(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _client(jira: str, mode: str = "ok", **overrides: Any) -> OAuthClient:
-    return make_client(base_url=f"{jira}/{mode}/jira", allow_http=True, **overrides)
+    return make_client(base_url=f"{jira}/{mode}/jira", **overrides)
 
 
 def test_exchange_refresh_and_identity_over_http(
@@ -200,7 +200,7 @@ def test_connection_refused(jira: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = make_client(base_url=f"http://127.0.0.1:{port}/jira", allow_http=True, timeout=2.0)
+    client = make_client(base_url=f"http://127.0.0.1:{port}/jira", timeout=2.0)
     with pytest.raises(
         JiraUnavailable, match=re.escape(f"Could not connect to Jira at http://127.0.0.1:{port}")
     ) as caught:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import responses
 
@@ -11,12 +9,6 @@ from jira_connect.exceptions import JiraUnavailable
 from jira_connect.oauth import CredentialsCheck, probe_client_credentials
 
 from . import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TOKEN_URL, form, make_client, replay
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def test_probe_sends_a_real_looking_exchange(rsps: responses.RequestsMock) -> None:

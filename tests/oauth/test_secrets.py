@@ -40,12 +40,6 @@ from . import (
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def everything_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Root and every existing logger at DEBUG, enabled and propagating; caplog captures it all."""
     # Make sure the loggers of every library on the path exist before we turn them up.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,7 +14,6 @@ import responses
 import jira_connect
 from jira_connect.exceptions import JiraConnectError, JiraUnavailable, OAuthError
 from jira_connect.oauth import TokenSet, exchange_code, refresh, start_authorization
-from jira_connect.transport import LinkTLSAdapter
 
 from . import (
     BASE_URL,
@@ -25,6 +23,7 @@ from . import (
     CODE_VERIFIER,
     FIXTURE_ACCESS_TOKEN,
     FIXTURE_REFRESH_TOKEN,
+    PRIVATE_CA,
     REDIRECT_URI,
     REFRESH_TOKEN,
     TOKEN_URL,
@@ -34,36 +33,6 @@ from . import (
     replay,
     text_of,
 )
-
-PRIVATE_CA = ssl.create_default_context()
-
-
-def _link_verify(session: requests.Session, request: requests.PreparedRequest) -> Any:
-    adapter = session.get_adapter(request.url or "")
-    return adapter._link_verify if isinstance(adapter, LinkTLSAdapter) else None
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every ``Session.send`` call: the prepared request and the keyword arguments."""
-    calls: list[dict[str, Any]] = []
-    original = requests.Session.send
-
-    def spy(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        # The TLS choice lives in the adapter mounted for Jira's origin (transport.LinkTLSAdapter).
-        calls.append({"request": request, **kwargs, "verify": _link_verify(self, request)})
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", spy)
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return calls
 
 
 def _exchange(**overrides: Any) -> TokenSet:
@@ -173,7 +142,7 @@ def test_http_base_url_works_when_allowed(
 ) -> None:
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     replay(rsps, "token_success", base_url="http://localhost:2990/jira")
-    tokens = _exchange(base_url="http://localhost:2990/jira", allow_http=True)
+    tokens = _exchange(base_url="http://localhost:2990/jira")
     assert tokens.access_token == FIXTURE_ACCESS_TOKEN
     assert rsps.calls[0].request.url == "http://localhost:2990/jira/rest/oauth2/latest/token"
 

@@ -12,7 +12,7 @@ from jira_connect.exceptions import JiraUnavailable, OAuthError
 from jira_connect.oauth import MAX_EXPIRES_IN
 
 from . import CLIENT_SECRET, TOKEN_URL
-from .test_token import _answer, _exchange, _refresh, _unavailable, rsps  # noqa: F401
+from .test_token import _answer, _exchange, _refresh, _unavailable
 
 UNUSABLE = "Ignored an unusable expires_in in Jira's token response"
 
@@ -34,7 +34,7 @@ UNUSABLE = "Ignored an unusable expires_in in Jira's token response"
         (" 60 ", 60),
     ],
 )
-def test_lifetimes_at_the_limits(rsps, caplog, expires_in: Any, expected: int | None) -> None:  # noqa: F811
+def test_lifetimes_at_the_limits(rsps, caplog, expires_in: Any, expected: int | None) -> None:
     _answer(rsps, {"access_token": "a", "token_type": "bearer", "expires_in": expires_in})
     with caplog.at_level(logging.WARNING, logger="jira_connect.oauth"):
         tokens = _exchange()
@@ -47,7 +47,7 @@ def test_lifetimes_at_the_limits(rsps, caplog, expires_in: Any, expected: int | 
     ("refresh_token", "warned"),
     [("r-1", False), (None, False), ("", True), (42, True)],
 )
-def test_an_unusable_refresh_token_is_logged(rsps, caplog, refresh_token, warned) -> None:  # noqa: F811
+def test_an_unusable_refresh_token_is_logged(rsps, caplog, refresh_token, warned) -> None:
     payload: dict[str, Any] = {"access_token": "a", "token_type": "bearer"}
     if refresh_token is not None:
         payload["refresh_token"] = refresh_token
@@ -60,7 +60,7 @@ def test_an_unusable_refresh_token_is_logged(rsps, caplog, refresh_token, warned
     assert messages == (expected if warned else [])
 
 
-def test_the_token_call_is_logged_for_debugging(rsps, caplog) -> None:  # noqa: F811
+def test_the_token_call_is_logged_for_debugging(rsps, caplog) -> None:
     _answer(rsps, {"access_token": "a", "token_type": "bearer"})
     with caplog.at_level(logging.DEBUG, logger="jira_connect.oauth"):
         _refresh()
@@ -70,28 +70,28 @@ def test_the_token_call_is_logged_for_debugging(rsps, caplog) -> None:  # noqa: 
     ]
 
 
-def test_a_300_answer_is_a_redirect(rsps) -> None:  # noqa: F811
+def test_a_300_answer_is_a_redirect(rsps) -> None:
     rsps.add(responses.POST, TOKEN_URL, status=300, headers={"Location": "https://elsewhere/"})
     err = _unavailable()
     assert err.status_code == 300
     assert str(err).startswith("Jira redirected the token request (HTTP 300)")
 
 
-def test_a_200_without_a_token_or_details_says_just_that(rsps) -> None:  # noqa: F811
+def test_a_200_without_a_token_or_details_says_just_that(rsps) -> None:
     _answer(rsps, {"token_type": "bearer"})
     assert (
         str(_unavailable()) == "Jira answered the token request with HTTP 200 but no access token"
     )
 
 
-def test_a_long_error_code_is_cut_short(rsps) -> None:  # noqa: F811
+def test_a_long_error_code_is_cut_short(rsps) -> None:
     _answer(rsps, {"error": "x" * 150}, status=400)
     with pytest.raises(OAuthError) as info:
         _refresh()
     assert info.value.error == "x" * 99 + "…"
 
 
-def test_an_error_code_or_detail_that_echoes_the_secret_is_scrubbed(rsps) -> None:  # noqa: F811
+def test_an_error_code_or_detail_that_echoes_the_secret_is_scrubbed(rsps) -> None:
     _answer(rsps, {"error": f"bad_{CLIENT_SECRET}"}, status=400)
     with pytest.raises(OAuthError) as info:
         _refresh()
@@ -102,7 +102,7 @@ def test_an_error_code_or_detail_that_echoes_the_secret_is_scrubbed(rsps) -> Non
     assert CLIENT_SECRET not in str(_unavailable())
 
 
-def test_another_token_type_is_named_and_cut_short(rsps) -> None:  # noqa: F811
+def test_another_token_type_is_named_and_cut_short(rsps) -> None:
     _answer(rsps, {"access_token": "a", "token_type": "m" * 60})
     with pytest.raises(JiraUnavailable) as info:
         _exchange()
@@ -110,7 +110,7 @@ def test_another_token_type_is_named_and_cut_short(rsps) -> None:  # noqa: F811
     assert info.value.status_code == 200
 
 
-def test_a_token_type_that_echoes_the_token_is_scrubbed(rsps) -> None:  # noqa: F811
+def test_a_token_type_that_echoes_the_token_is_scrubbed(rsps) -> None:
     token = "access-token-ACC3SS-echoed"
     _answer(rsps, {"access_token": token, "token_type": f"mac {token}"})
     with pytest.raises(JiraUnavailable) as info:
@@ -118,7 +118,7 @@ def test_a_token_type_that_echoes_the_token_is_scrubbed(rsps) -> None:  # noqa: 
     assert token not in str(info.value)
 
 
-def test_a_token_type_that_echoes_the_client_secret_is_scrubbed(rsps) -> None:  # noqa: F811
+def test_a_token_type_that_echoes_the_client_secret_is_scrubbed(rsps) -> None:
     _answer(rsps, {"access_token": "tok-123", "token_type": f"mac {CLIENT_SECRET}"})
     with pytest.raises(JiraUnavailable) as info:
         _refresh()

@@ -11,14 +11,16 @@ import pytest
 import jira_connect
 from jira_connect.exceptions import JiraConnectConfigurationError
 from jira_connect.oauth import (
-    DEFAULT_USER_AGENT,
     AuthorizationRequest,
     CredentialsCheck,
     JiraIdentity,
     ServerInfo,
     TokenSet,
+    exchange_code,
+    refresh_request,
     start_authorization,
 )
+from jira_connect.transport import USER_AGENT
 
 from . import (
     ACCESS_TOKEN,
@@ -43,43 +45,34 @@ def test_defaults() -> None:
     assert client.verify is True
     assert client.timeout == 10.0
     assert client.max_response_bytes == 1_048_576
-    assert client.allow_http is False
-    assert (
-        client.user_agent == DEFAULT_USER_AGENT == f"django-jira-connect/{jira_connect.__version__}"
-    )
+    assert client.user_agent == USER_AGENT == f"django-jira-connect/{jira_connect.__version__}"
 
 
-@pytest.mark.parametrize(
-    "base_url",
-    [
-        "jira.example.com",
-        "ftp://jira.example.com",
-        "https://",
-        "https://user:pw@jira.example.com",
-        "https://jira.example.com/jira?x=1",
-        "https://jira.example.com/jira#top",
-        "https://jira.example.com:99999",
-    ],
-)
-def test_bad_base_urls_are_refused(base_url: str) -> None:
-    with pytest.raises(JiraConnectConfigurationError):
-        make_client(base_url=base_url)
-
-
-def test_http_is_refused_unless_allowed() -> None:
-    with pytest.raises(JiraConnectConfigurationError, match="ALLOW_HTTP"):
-        make_client(base_url="http://localhost:8080/jira")
-    client = make_client(base_url="http://localhost:8080/jira", allow_http=True)
+def test_the_base_url_is_taken_as_checked() -> None:
+    # The site's rules (https, JIRA_HOSTS) are applied once, by transport.ensure_allowed,
+    # before a client is built: http:// works here without any process-wide switch.
+    client = make_client(base_url=" http://localhost:8080/jira/ ")
     assert client.token_url == "http://localhost:8080/jira/rest/oauth2/latest/token"
     assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
 
 
-@pytest.mark.parametrize(
-    "overrides", [{"client_id": ""}, {"redirect_uri": ""}, {"max_response_bytes": 0}]
-)
+@pytest.mark.parametrize("overrides", [{"client_id": ""}, {"max_response_bytes": 0}])
 def test_empty_essentials_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(JiraConnectConfigurationError):
         make_client(**overrides)
+
+
+def test_the_calls_that_send_a_redirect_uri_refuse_to_run_without_one() -> None:
+    # Checked before anything is sent (no network here); the identity call needs none
+    # (test_identity.test_the_identity_call_needs_no_redirect_uri).
+    client = make_client(redirect_uri="")
+    for call in (
+        lambda: start_authorization(client),
+        lambda: exchange_code(client, "code", CODE_VERIFIER),
+        lambda: refresh_request(client, REFRESH_TOKEN),
+    ):
+        with pytest.raises(JiraConnectConfigurationError, match="Redirect URL"):
+            call()
 
 
 def test_values_are_frozen() -> None:
@@ -101,16 +94,12 @@ def test_no_repr_shows_a_secret() -> None:
             expires_at=now,
             scope="WRITE",
         ),
-        JiraIdentity(
-            key="JIRAUSER1", name="a", display_name="A", email="a@example.com", active=True
-        ),
+        JiraIdentity(key="JIRAUSER1", name="a", display_name="A", email="a@example.com"),
         ServerInfo(
             base_url=BASE_URL,
             version="10.3.19",
-            version_numbers=(10, 3, 19),
             deployment_type="Server",
             title="Jira",
-            build_number=1,
         ),
         CredentialsCheck(accepted=True, error="invalid_grant", description="", status_code=400),
     ]
@@ -125,10 +114,8 @@ def test_server_info_recognises_cloud() -> None:
     info = ServerInfo(
         base_url="https://x.atlassian.net",
         version="1001.0.0",
-        version_numbers=(1001, 0, 0),
         deployment_type="Cloud",
         title="Jira",
-        build_number=None,
     )
     assert info.is_cloud
     assert not dataclasses.replace(info, deployment_type="Server").is_cloud

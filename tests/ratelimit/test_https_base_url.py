@@ -5,7 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from tests.admin.conftest import sim_link, staff  # noqa: F401
@@ -33,8 +33,9 @@ def test_the_admin_says_what_to_fix_in_jira(staff, sim_link, jira) -> None:  # n
 def test_the_check_command_reports_it(sim_link, jira) -> None:  # noqa: F811
     jira.configure(authorize_https_error=True)
     out = StringIO()
-    with pytest.raises(SystemExit):
+    with pytest.raises(CommandError) as info:
         call_command("jira_connect_check", stdout=out)
+    assert info.value.returncode == 1
     assert "its base URL or proxy is not set up for HTTPS" in out.getvalue()
 
 

@@ -53,14 +53,11 @@ def token_request(sim: JiraDCSimulator, **params: Any) -> requests.Response:
     return requests.post(sim.token_endpoint, data=data, timeout=TIMEOUT)
 
 
-def exchange(
-    sim: JiraDCSimulator,
-    client: SimulatedClient,
-    code: str | None,
-    verifier: str | None = None,
-    **overrides: Any,
-) -> requests.Response:
-    params: dict[str, Any] = {
+def exchange_params(
+    client: SimulatedClient, code: str | None, verifier: str | None = None
+) -> dict[str, Any]:
+    """The parameters of a code exchange, for tests that send them some other way."""
+    return {
         "grant_type": "authorization_code",
         "code": code,
         "client_id": client.client_id,
@@ -68,8 +65,16 @@ def exchange(
         "redirect_uri": client.redirect_uri,
         "code_verifier": verifier,
     }
-    params.update(overrides)
-    return token_request(sim, **params)
+
+
+def exchange(
+    sim: JiraDCSimulator,
+    client: SimulatedClient,
+    code: str | None,
+    verifier: str | None = None,
+    **overrides: Any,
+) -> requests.Response:
+    return token_request(sim, **{**exchange_params(client, code, verifier), **overrides})
 
 
 def refresh(

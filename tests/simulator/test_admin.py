@@ -14,6 +14,7 @@ from tests.simulator.flow import (
     api,
     connect,
     exchange,
+    exchange_params,
     oauth_error,
     refresh,
     start,
@@ -302,14 +303,7 @@ def test_tls(jira_simulator_factory):
     code, verifier = start(sim, client)
     response = requests.post(
         sim.token_endpoint,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "redirect_uri": client.redirect_uri,
-        },
+        data=exchange_params(client, code, verifier),
         verify=sim.ca_cert_path,
         timeout=TIMEOUT,
     )

@@ -16,6 +16,7 @@ from tests.simulator.flow import (
     api,
     connect,
     exchange,
+    exchange_params,
     oauth_error,
     query_of,
     refresh,
@@ -139,10 +140,9 @@ def test_http_basic_client_authentication_is_not_supported(sim, client):
     response = requests.post(
         sim.token_endpoint,
         data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
+            **exchange_params(client, code, verifier),
+            "client_id": None,  # requests leaves out what is None
+            "client_secret": None,
         },
         auth=(client.client_id, client.client_secret),
         timeout=TIMEOUT,
@@ -169,14 +169,7 @@ def test_json_body_gets_a_500(sim, client):
     code, verifier = start(sim, client)
     response = requests.post(
         sim.token_endpoint,
-        json={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
+        json=exchange_params(client, code, verifier),
         timeout=TIMEOUT,
     )
     assert response.status_code == 500
@@ -189,14 +182,7 @@ def test_parameters_in_the_query_string_are_accepted(sim, client):
     code, verifier = start(sim, client)
     response = requests.post(
         sim.token_endpoint,
-        params={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
+        params=exchange_params(client, code, verifier),
         timeout=TIMEOUT,
     )
     assert response.status_code == 200, response.text
@@ -377,15 +363,7 @@ def test_concurrent_refreshes_have_exactly_one_winner(sim, client):
 
 def test_chunked_form_body(sim, client):
     code, verifier = start(sim, client)
-    fields = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": verifier,
-    }
-    body = urlencode(fields).encode()
+    body = urlencode(exchange_params(client, code, verifier)).encode()
 
     def chunks():
         yield body[:20]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from jira_connect.models import JiraConnection
+from jira_connect.models import JiraConnection, JiraLink
 from jira_connect.testing.connections import connect_user
 from tests.flow.conftest import CALLBACK, browser, connect, jira, link, user  # noqa: F401
 
@@ -36,3 +37,34 @@ def grant(jira, link, user_factory):  # noqa: F811
         return connection
 
     return make
+
+
+def granted(
+    sim: Any, owner: Any, *, base_url: str = "", expires: bool = True, **link_fields: Any
+) -> JiraConnection:
+    """A stored connection holding a real grant of ``sim`` (tokens minted by ``issue_tokens``,
+    no browser), on a new link to ``base_url`` (``sim``'s own by default); loaded with it."""
+    client = sim.register_client(redirect_uri=CALLBACK, scope="WRITE")
+    new_link = JiraLink.objects.create(
+        name="Jira",
+        slug=f"jira-{client.client_id[:8].lower()}",
+        base_url=base_url or sim.base_url,
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        scope="WRITE",
+        **link_fields,
+    )
+    tokens = sim.issue_tokens(client.client_id, user="alice")
+    lifetime = timedelta(seconds=tokens["expires_in"])
+    connection = JiraConnection.objects.create(
+        link=new_link,
+        user=owner,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        expires_at=timezone.now() + lifetime if expires else None,
+        redirect_uri=CALLBACK,
+        scope="WRITE",
+        jira_key="JIRAUSER10000",
+        jira_name="alice",
+    )
+    return JiraConnection.objects.select_related("link").get(pk=connection.pk)

@@ -126,7 +126,6 @@ def test_a_kept_session_sends_no_cookie_jira_set_on_an_earlier_call() -> None:
             client_secret="secret",
             redirect_uri="http://localhost/callback",
             scope="WRITE",
-            allow_http=True,
         )
         with _http.keeping_connections():
             for _ in range(3):

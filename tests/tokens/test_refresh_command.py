@@ -77,9 +77,12 @@ def test_transient_failures_exit_non_zero(grant, jira) -> None:
     grant(expires_in=timedelta(minutes=-5))
     grant(expires_in=timedelta(minutes=-5))
     jira.inject("token", "server_error", times=1)
-    with pytest.raises(SystemExit) as info:
-        run("--workers", "1")
-    assert info.value.code == 1
+    out = StringIO()
+    with pytest.raises(CommandError, match="run again later") as info:
+        call_command("jira_connect_refresh", "--workers", "1", stdout=out)
+    # manage.py exits with the returncode; the summary is written first, as before.
+    assert info.value.returncode == 1
+    assert "2 due: 1 refreshed, 0 already fresh, 0 need to reconnect, 1 failed" in out.getvalue()
     assert jira.token_requests(grant_type="refresh_token") == 2
 
 
@@ -118,9 +121,9 @@ def test_configuration_errors_are_reported_as_such_and_not_transient(grant, jira
     """A host the settings no longer allow: exit 2 (a person must act), Jira never asked."""
     grant(expires_in=timedelta(minutes=-5))
     settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CommandError, match="running again cannot help") as info:
         run("--workers", "1")
-    assert info.value.code == 2
+    assert info.value.returncode == 2
     assert jira.token_requests(grant_type="refresh_token") == 0
     stored = JiraConnection.objects.get()
     assert stored.last_failure_kind == JiraConnection.FailureKind.CONFIGURATION
@@ -134,11 +137,11 @@ def test_refused_client_credentials_are_not_retried_until_the_link_changes(
     right = link.client_secret
     link.client_secret = "a-mistyped-secret"  # staff pasted the wrong one
     link.save()
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CommandError, match="running again cannot help") as info:
         run("--workers", "1")
-    assert info.value.code == 2
+    assert info.value.returncode == 2
     assert JiraConnection.objects.get().last_failure_kind == JiraConnection.FailureKind.CREDENTIALS
-    with pytest.raises(SystemExit):
+    with pytest.raises(CommandError):
         run("--workers", "1")
     assert jira.token_requests(grant_type="refresh_token") == 1  # Jira not asked again
     link.client_secret = right  # staff fix the link

@@ -7,20 +7,17 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from django.test import override_settings
-from django.utils import timezone
 
 from jira_connect import __version__
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.conftest import jira_connect_settings
-from tests.flow.conftest import CALLBACK
-from tests.tokens.conftest import expire
+from tests.tokens.conftest import expire, granted
 from tests.tokens.gateway import Gateway, Reply
 
 pytestmark = pytest.mark.django_db
@@ -58,28 +55,7 @@ def linked(jira, link_factory, user_factory):
     """A connection with real tokens from `jira`, whose link has the given base URL."""
 
     def make(base_url: str, simulator=None, **link_fields) -> JiraConnection:
-        sim = simulator or jira
-        client = sim.register_client(redirect_uri=CALLBACK, scope="WRITE", name="Example site")
-        link = link_factory(
-            base_url=base_url,
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-            scope="WRITE",
-            **link_fields,
-        )
-        tokens = sim.issue_tokens(client.client_id, user="alice")
-        connection = JiraConnection.objects.create(
-            link=link,
-            user=user_factory(),
-            access_token=tokens["access_token"],
-            refresh_token=tokens["refresh_token"],
-            expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
-            redirect_uri=CALLBACK,
-            scope="WRITE",
-            jira_key="JIRAUSER10000",
-            jira_name="alice",
-        )
-        return JiraConnection.objects.select_related("link").get(pk=connection.pk)
+        return granted(simulator or jira, user_factory(), base_url=base_url, **link_fields)
 
     return make
 

@@ -20,9 +20,9 @@ import pytest
 import requests
 from certifi import where as certifi_bundle
 
-from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.models import JiraConnection
 from jira_connect.testing.simulator import JiraDCSimulator
-from tests.flow.conftest import CALLBACK
+from tests.tokens.conftest import granted
 
 pytestmark = pytest.mark.django_db
 
@@ -96,28 +96,8 @@ def proxy() -> Iterator[ForwardingProxy]:
 
 
 def connected(jira: JiraDCSimulator, user_factory, **link_fields) -> JiraConnection:
-    """A stored connection to ``jira`` holding a real grant."""
-    client = jira.register_client(redirect_uri=CALLBACK, scope="WRITE", name="Environment")
-    link = JiraLink.objects.create(
-        name="Jira",
-        slug=f"jira-{client.client_id[:8].lower()}",
-        base_url=jira.base_url,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        scope="WRITE",
-        **link_fields,
-    )
-    tokens = jira.issue_tokens(client.client_id, user="alice")
-    connection = JiraConnection.objects.create(
-        link=link,
-        user=user_factory(),
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        expires_at=None,
-        redirect_uri=CALLBACK,
-        scope="WRITE",
-    )
-    return JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    """A stored connection to ``jira`` holding a real grant that never expires."""
+    return granted(jira, user_factory(), expires=False, **link_fields)
 
 
 @pytest.fixture

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from django.utils import timezone
 
 from jira_connect.exceptions import JiraConnectError, JiraTLSError
 from jira_connect.models import JiraConnection
-from tests.flow.conftest import CALLBACK
+from tests.tokens.conftest import granted
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +31,7 @@ def unrelated_ca(jira_simulator_factory) -> str:
 @pytest.fixture
 def make_connection(private_jira, link_factory, user_factory):
     def make(**link_fields) -> JiraConnection:
-        client = private_jira.register_client(redirect_uri=CALLBACK, scope="WRITE")
-        link = link_factory(
-            base_url=private_jira.base_url,
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-            **link_fields,
-        )
-        tokens = private_jira.issue_tokens(client.client_id)
-        return JiraConnection.objects.create(
-            link=link,
-            user=user_factory(),
-            access_token=tokens["access_token"],
-            refresh_token=tokens["refresh_token"],
-            expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
-            redirect_uri=CALLBACK,
-        )
+        return granted(private_jira, user_factory(), **link_fields)
 
     return make
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -44,4 +43,4 @@ class Command(BaseCommand):
             broken += not report.ok
         self.stdout.write(f"{len(links)} checked, {broken} broken.")
         if broken:
-            sys.exit(1)
+            raise CommandError(f"{broken} of {len(links)} Jira links are broken.", returncode=1)

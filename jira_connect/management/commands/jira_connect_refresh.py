@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -112,10 +111,17 @@ class Command(BaseCommand):
         problems = summary.failed or summary.misconfigured
         style = self.style.ERROR if problems else self.style.SUCCESS
         self.stdout.write(style(str(summary)))
+        # CommandError, not sys.exit: manage.py exits with the returncode, and a caller of
+        # call_command() gets an exception it can catch rather than a SystemExit.
         if summary.misconfigured:
-            sys.exit(2)  # a person must fix a link or the settings: running again cannot help
+            raise CommandError(
+                "A link or the site's settings are wrong: fix them (running again cannot help).",
+                returncode=2,
+            )
         if summary.failed:
-            sys.exit(1)
+            raise CommandError(
+                "Jira could not be asked for some refreshes: run again later.", returncode=1
+            )
 
 
 def _workers(value: str) -> int | str:
