@@ -36,6 +36,10 @@ class ScopeRadioSelect(forms.RadioSelect):
     allow_multiple_selected = True
     #: A fieldset whose legend names the group and which points at the field's help text.
     template_name = "jira_connect/widgets/scope.html"
+    #: The widget is its own fieldset, with its help inside, on every Django: the admin's
+    #: fieldset (Django 6) and help text point ``aria-describedby`` at an id the admin never
+    #: renders for a radio group.
+    use_fieldset = False
     legend: Any = ""
     description: Any = ""
 
@@ -60,7 +64,8 @@ class ScopeField(forms.MultipleChoiceField):
         kwargs.setdefault("choices", [(name, scope_label(name)) for name in scopes.SCOPES])
         super().__init__(**kwargs)
         self.widget.legend = self.label or _("Scope")
-        self.widget.description = self.help_text
+        # Shown by the widget, inside its fieldset (see ScopeRadioSelect.use_fieldset).
+        self.widget.description, self.help_text = self.help_text, ""
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, str):
