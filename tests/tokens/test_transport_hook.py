@@ -88,6 +88,21 @@ def test_the_sync_session_refreshes_and_identity_calls_go_through_the_site_hook(
     assert jira.token_requests(grant_type="refresh_token") == 1
 
 
+def test_the_bulk_refresh_goes_through_the_site_hook(
+    connection: JiraConnection, jira: Any, hooked: list[Any]
+) -> None:
+    """The refresh command's workers keep sessions for their token calls, but a site's hook
+    is its link's: each token call still goes through it."""
+    from django.core.management import call_command
+
+    expire(connection)
+    call_command("jira_connect_refresh", "--workers", "1", stdout=None)
+    assert [(method, path.rsplit("/rest/", 1)[1], site) for method, path, site, _ in hooked] == [
+        ("POST", "oauth2/latest/token", f"sync:{connection.link.slug}")
+    ]
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
 @pytest.mark.anyio
 @pytest.mark.django_db(transaction=True)
 async def test_the_async_session_and_its_refresh_take_the_site_options(
