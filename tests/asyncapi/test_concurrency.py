@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,38 +16,10 @@ from django.db import connections
 
 from jira_connect.exceptions import JiraConnectError
 from jira_connect.models import JiraConnection
-from tests.conftest import test_database_url
 from tests.tokens.conftest import expire
+from tests.tokens.race_worker import outcomes_of, start_workers
 
-ROOT = Path(__file__).resolve().parents[2]
 MYSELF = "rest/api/2/myself"
-
-
-def start_workers(
-    pk: int, processes: int, threads: int, start_at: float
-) -> list[subprocess.Popen[str]]:
-    """Processes of ``tests.tokens.race_worker`` (sync sessions in threads), all calling at
-    ``start_at``."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    env["DATABASE_URL"] = test_database_url()
-    command = [sys.executable, "-m", "tests.tokens.race_worker", str(pk), str(threads)]
-    return [
-        subprocess.Popen(
-            [*command, str(start_at)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-
-
-def outcomes_of(child: subprocess.Popen[str]) -> list[str]:
-    out, err = child.communicate(timeout=180)
-    assert child.returncode == 0, err
-    return list(json.loads(out.strip().splitlines()[-1]))
 
 
 async def call_once(pk: int, start_at: float) -> str:
