@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import requests
 
 from jira_connect.testing import JiraDCSimulator
+from tests.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "JCPbd9U1xHhqaF1kqMqo6Rt0Zr2nEuu8S-hvAOTsB-Y="
@@ -64,12 +64,6 @@ class LoadResult:
             f"{self.refreshes} refreshes, {self.refresh_rejections} refreshes rejected, "
             f"{self.chains_intact} token chains intact, {self.chains_lost} lost"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -154,11 +148,7 @@ def run(
         )
         count_chains(env, jira, result)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, timeout=20)
         jira.stop()
     return result
 
