@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from jira_connect import arefresher, arefreshing, refresher
 from jira_connect.models import JiraConnection
+from tests.conftest import skip_without_row_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,8 +130,7 @@ def test_without_httpx_the_command_says_what_to_install(grant, monkeypatch) -> N
 @pytest.mark.server_database
 def test_an_async_run_beside_a_sync_run_refreshes_each_connection_once(grant, jira) -> None:
     """An async run and a sync run at once (as two machines would): one refresh each."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     for _ in range(20):
         grant(expires_in=timedelta(minutes=-5))
     summaries: list[refresher.RefreshSummary] = []

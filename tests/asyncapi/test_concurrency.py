@@ -16,6 +16,7 @@ from django.db import connections
 
 from jira_connect.exceptions import JiraConnectError
 from jira_connect.models import JiraConnection
+from tests.conftest import skip_without_row_locks
 from tests.tokens.conftest import expire
 from tests.tokens.race_worker import outcomes_of, start_workers
 
@@ -38,8 +39,7 @@ async def call_once(pk: int, start_at: float) -> str:
 @pytest.mark.django_db(transaction=True)
 async def test_coroutines_threads_and_processes_share_one_refresh(connection, jira) -> None:
     """32 coroutines here, and 2 processes x 8 threads on the sync API, on one expired token."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     await sync_to_async(expire)(connection)
     start_at = time.time() + 4.0
     children = start_workers(connection.pk, processes=2, threads=8, start_at=start_at)

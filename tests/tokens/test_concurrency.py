@@ -10,6 +10,7 @@ import pytest
 from django.db import connection as db
 
 from jira_connect.models import JiraConnection
+from tests.conftest import skip_without_row_locks
 from tests.tokens.conftest import expire
 from tests.tokens.race_worker import call_in_threads, outcomes_of, start_workers
 
@@ -34,8 +35,7 @@ def run_workers(pk: int, processes: int, threads: int) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
     """8 processes x 8 threads on one expired token: exactly one refresh, 64 successful calls."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     expire(connection)
     outcomes = run_workers(connection.pk, processes=8, threads=8)
     assert Counter(outcomes) == {"200": 64}
@@ -50,8 +50,7 @@ def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_revoked_grant_under_a_race(connection, jira) -> None:
     """The same race with the grant revoked: one refresh attempt, everyone told to reconnect."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     expire(connection)
     jira.revoke(user="alice")
     outcomes = run_workers(connection.pk, processes=8, threads=8)
@@ -70,8 +69,7 @@ def test_a_refresh_locks_the_connection_row_only(connection) -> None:
     from jira_connect.models import JiraLink
     from jira_connect.refreshing import _lock_row
 
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     held = threading.Event()
     release = threading.Event()
 

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from jira_connect.models import JiraConnection
+from tests.conftest import skip_without_row_locks
 
 pytestmark = pytest.mark.django_db
 
@@ -98,10 +99,7 @@ def test_concurrent_runs_refresh_each_connection_once(grant, jira) -> None:
     """Two runs at once, 8 workers each (as two machines would): one refresh per connection."""
     import threading
 
-    from django.db import connection as db
-
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     for _ in range(20):
         grant(expires_in=timedelta(minutes=-5))
     outputs: list[str] = []
