@@ -89,26 +89,6 @@ def test_every_due_connection_refreshed_exactly_once(grant, jira, monkeypatch) -
     assert loaded == [True]
 
 
-def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
-    grant(expires_in=timedelta(minutes=-5))
-    jira.revoke(user="alice")
-    output = run()
-    assert "1 need to reconnect, 0 failed" in output
-    assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
-
-
-def test_transient_failures_exit_non_zero(grant, jira) -> None:
-    grant(expires_in=timedelta(minutes=-5))
-    grant(expires_in=timedelta(minutes=-5))
-    jira.inject("token", "server_error", times=1)
-    with pytest.raises(CommandError) as info:
-        run("--workers", "1")
-    assert info.value.returncode == 1
-    assert refreshes(jira) == 2
-    kinds = sorted(row.last_failure_kind for row in JiraConnection.objects.all())
-    assert kinds == ["", "transient"]
-
-
 def test_configuration_errors_exit_2_and_jira_is_not_asked(grant, jira, settings) -> None:
     grant(expires_in=timedelta(minutes=-5))
     settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}

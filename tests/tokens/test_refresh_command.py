@@ -14,6 +14,13 @@ from tests.conftest import skip_without_row_locks
 
 pytestmark = pytest.mark.django_db
 
+#: The command's two paths, for the outcomes they must report alike. ``--async`` does its
+#: database work in threads of its own, which see only committed rows: a transactional test.
+PATHS = [
+    pytest.param((), id="sync"),
+    pytest.param(("--async",), id="async", marks=pytest.mark.django_db(transaction=True)),
+]
+
 
 def run(*args: str) -> str:
     out = StringIO()
@@ -66,25 +73,29 @@ def test_link_and_tenant_filters(grant, jira, link) -> None:
         run("--link", "nope")
 
 
-def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_revoked_grants_are_counted_not_failed(grant, jira, path) -> None:
     grant(expires_in=timedelta(minutes=-5))
     jira.revoke(user="alice")
-    output = run()
+    output = run(*path)
     assert "1 need to reconnect, 0 failed" in output
     assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
 
 
-def test_transient_failures_exit_non_zero(grant, jira) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_transient_failures_exit_non_zero(grant, jira, path) -> None:
     grant(expires_in=timedelta(minutes=-5))
     grant(expires_in=timedelta(minutes=-5))
     jira.inject("token", "server_error", times=1)
     out = StringIO()
     with pytest.raises(CommandError, match="run again later") as info:
-        call_command("jira_connect_refresh", "--workers", "1", stdout=out)
+        call_command("jira_connect_refresh", *path, "--workers", "1", stdout=out)
     # manage.py exits with the returncode; the summary is written first, as before.
     assert info.value.returncode == 1
     assert "2 due: 1 refreshed, 0 already fresh, 0 need to reconnect, 1 failed" in out.getvalue()
     assert jira.token_requests(grant_type="refresh_token") == 2
+    kinds = sorted(row.last_failure_kind for row in JiraConnection.objects.all())
+    assert kinds == ["", "transient"]
 
 
 @pytest.mark.parametrize("args", [["--workers", "0"], ["--within", "-1"]])
