@@ -2,7 +2,9 @@
 
 Every due connection refreshed exactly once, failures counted and reported as the sync command
 reports them (the same summary, the same exit status), the token calls on one event loop through
-an httpx client per coroutine, the CA certificates loaded once.
+an httpx client per coroutine, the CA certificates loaded once. The outcomes both paths must
+report alike (what is due, revoked grants, transient failures) are tested on both, ``PATHS``, in
+``tests/tokens/test_refresh_command.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection as db
-from django.utils import timezone
 
 from jira_connect import arefresher, arefreshing, refresher
 from jira_connect.models import JiraConnection
@@ -32,27 +33,6 @@ def run(*args: str) -> str:
 
 def refreshes(jira) -> int:
     return jira.token_requests(grant_type="refresh_token")
-
-
-def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
-    soon = grant(expires_in=timedelta(minutes=2))
-    expired = grant(expires_in=timedelta(minutes=-5))
-    idle = grant(last_refreshed_at=timezone.now() - timedelta(days=40))
-    fresh = grant()
-    broken = grant(expires_in=timedelta(minutes=-5), status=JiraConnection.Status.REAUTH_REQUIRED)
-    no_refresh = grant(expires_in=timedelta(minutes=-5), refresh_token="")
-    before = {c.pk: c.access_token for c in JiraConnection.objects.all()}
-    output = run()
-    assert "3 due: 3 refreshed, 0 already fresh, 0 need to reconnect, 0 failed" in output
-    assert refreshes(jira) == 3
-    after = {c.pk: c for c in JiraConnection.objects.all()}
-    for connection in (soon, expired, idle):
-        assert after[connection.pk].access_token != before[connection.pk]
-        assert jira.is_valid_access_token(after[connection.pk].access_token)
-        assert jira.is_valid_refresh_token(after[connection.pk].refresh_token)
-    for connection in (fresh, broken, no_refresh):
-        assert after[connection.pk].access_token == before[connection.pk]
-    assert "0 due" in run()  # nothing left
 
 
 def test_every_due_connection_refreshed_exactly_once(grant, jira, monkeypatch) -> None:

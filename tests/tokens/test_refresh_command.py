@@ -28,7 +28,8 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_refreshes_what_is_due_and_only_that(grant, jira, path) -> None:
     soon = grant(expires_in=timedelta(minutes=2))
     expired = grant(expires_in=timedelta(minutes=-5))
     idle = grant(last_refreshed_at=timezone.now() - timedelta(days=40))
@@ -36,15 +37,17 @@ def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
     broken = grant(expires_in=timedelta(minutes=-5), status=JiraConnection.Status.REAUTH_REQUIRED)
     no_refresh = grant(expires_in=timedelta(minutes=-5), refresh_token="")
     before = {c.pk: c.access_token for c in JiraConnection.objects.all()}
-    output = run("--workers", "1")
+    output = run(*path, "--workers", "1")
     assert "3 due: 3 refreshed, 0 already fresh, 0 need to reconnect, 0 failed" in output
     assert jira.token_requests(grant_type="refresh_token") == 3
     after = {c.pk: c for c in JiraConnection.objects.all()}
     for connection in (soon, expired, idle):
         assert after[connection.pk].access_token != before[connection.pk]
         assert jira.is_valid_access_token(after[connection.pk].access_token)
+        assert jira.is_valid_refresh_token(after[connection.pk].refresh_token)
     for connection in (fresh, broken, no_refresh):
         assert after[connection.pk].access_token == before[connection.pk]
+    assert "0 due" in run(*path)  # nothing left
 
 
 def test_running_again_finds_nothing(grant, jira) -> None:
