@@ -14,6 +14,21 @@ import threading
 import time
 from typing import Any
 
+from bench.jira import ROOT
+
+
+def start_worker(module: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python -m module *args`` from the repository's root, with the pipes the gate talks
+    through (``ready`` and the report on its standard output, ``go`` on its standard input)."""
+    return subprocess.Popen(  # noqa: S603 (our own module, no shell)
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
 
 def release_together(workers: list[subprocess.Popen[str]], what: str) -> tuple[list[Any], float]:
     """Wait until every worker is ready, release them all, and collect their reports.
