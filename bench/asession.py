@@ -15,14 +15,12 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 import httpx
 from django.db.backends import utils
-from django.utils import timezone
 
-from bench.data import make_connections, make_link
+from bench.data import fresh_connection
 from bench.jira import SimulatedJira
 from bench.report import Check, Result, Table
 from jira_connect.arefreshing import httpx_timeout
@@ -137,15 +135,7 @@ def ratio(samples: dict[str, list[int]]) -> float:
 
 def run(jira: SimulatedJira, *, quick: bool) -> Result:
     runs, rounds, calls = (3, 20, 10) if quick else (7, 100, 10)
-    link = make_link(jira)
-    (pk,) = make_connections(
-        jira,
-        link,
-        1,
-        expires_at=timezone.now() + timedelta(hours=1),
-        last_refreshed_at=timezone.now(),
-    )
-    connection: JiraConnection = JiraConnection.objects.select_related("link").get(pk=pk)
+    connection = fresh_connection(jira)
     url = jira.myself_url
 
     async def measure() -> tuple[list[dict[str, list[int]]], dict[str, list[int]], float]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from bench.jira import CALLBACK, SimulatedJira
 from jira_connect.models import JiraConnection, JiraLink
@@ -69,3 +70,16 @@ def make_connections(
         batch_size=1000,
     )
     return [connection.pk for connection in connections]
+
+
+def fresh_connection(jira: SimulatedJira) -> JiraConnection:
+    """One connection on a new link, its token valid for an hour, its link loaded: what the
+    overhead benchmarks (sync and async) time calls through, with no refresh in the way."""
+    (pk,) = make_connections(
+        jira,
+        make_link(jira),
+        1,
+        expires_at=timezone.now() + timedelta(hours=1),
+        last_refreshed_at=timezone.now(),
+    )
+    return JiraConnection.objects.select_related("link").get(pk=pk)

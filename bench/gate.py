@@ -6,10 +6,28 @@ input, and prints its report as JSON on its last line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+import sys
+import threading
 import time
 from typing import Any
+
+from bench.jira import ROOT
+
+
+def start_worker(module: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python -m module *args`` from the repository's root, with the pipes the gate talks
+    through (``ready`` and the report on its standard output, ``go`` on its standard input)."""
+    return subprocess.Popen(  # noqa: S603 (our own module, no shell)
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def release_together(workers: list[subprocess.Popen[str]], what: str) -> tuple[list[Any], float]:
@@ -41,3 +59,24 @@ def release_together(workers: list[subprocess.Popen[str]], what: str) -> tuple[l
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+
+
+def wait_for_go(
+    threads: list[threading.Thread], ready: threading.Barrier, go: threading.Event
+) -> float:
+    """The worker's side of the gate: start ``threads``, say ``ready`` once they all are (or
+    their barrier broke), wait for ``go`` and release them; returns ``time.perf_counter()`` at
+    the release. One protocol for every worker, so ``release_together`` can drive them all.
+
+    Each thread waits on ``ready`` then ``go``; a broken barrier (a setup that failed) is its
+    own to report, as "never started".
+    """
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        ready.wait(timeout=60)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.perf_counter()
+    go.set()
+    return started

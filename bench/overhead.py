@@ -21,19 +21,16 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import requests
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from bench.data import make_connections, make_link
+from bench.data import fresh_connection
 from bench.jira import SimulatedJira
 from bench.report import RUNS, Check, Result, Spread, Table, ratio
 from jira_connect.conf import app_settings
-from jira_connect.models import JiraConnection
 from jira_connect.transport import USER_AGENT
 
 RATIO_TARGET = 1.02
@@ -152,15 +149,7 @@ def microseconds(times: list[int]) -> str:
 
 
 def run(jira: SimulatedJira, *, quick: bool) -> Result:
-    link = make_link(jira)
-    (pk,) = make_connections(
-        jira,
-        link,
-        1,
-        expires_at=timezone.now() + timedelta(hours=1),
-        last_refreshed_at=timezone.now(),
-    )
-    connection: JiraConnection = JiraConnection.objects.select_related("link").get(pk=pk)
+    connection = fresh_connection(jira)
     url = jira.myself_url
     timeout = app_settings.HTTP_TIMEOUT
 

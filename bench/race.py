@@ -15,8 +15,6 @@ with room for them (``bench.cluster``).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,8 +24,8 @@ from django.db import connection as db
 from django.utils import timezone
 
 from bench.data import make_connections, make_link
-from bench.gate import release_together
-from bench.jira import ROOT, SimulatedJira
+from bench.gate import release_together, start_worker
+from bench.jira import SimulatedJira
 from bench.report import RUNS, Check, Result, Spread, Table
 from jira_connect.models import JiraConnection, JiraLink
 
@@ -90,14 +88,7 @@ def run_race(
     before = jira.refresh_requests()
     env = worker_environment(contender)
     workers = [
-        subprocess.Popen(  # noqa: S603 (our own module, no shell)
-            [sys.executable, "-m", "bench.race_worker", contender, str(pk), str(threads)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        start_worker("bench.race_worker", contender, str(pk), str(threads), env=env)
         for _ in range(processes)
     ]
     outcomes: Counter[str] = Counter()

@@ -15,7 +15,6 @@ the row) and ``authlib`` (Authlib's ``OAuth2Session`` with ``token_endpoint`` an
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import threading
@@ -23,6 +22,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import requests
+
+from bench.gate import wait_for_go
 
 CALL_TIMEOUT = 30
 
@@ -125,13 +126,7 @@ def main() -> None:
             outcomes.append(outcome)
 
     workers = [threading.Thread(target=call) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    with contextlib.suppress(threading.BrokenBarrierError):  # reported as "never started"
-        ready.wait(timeout=60)
-    print("ready", flush=True)
-    sys.stdin.readline()
-    go.set()
+    wait_for_go(workers, ready, go)
     for worker in workers:
         worker.join()
     print(json.dumps(outcomes), flush=True)

@@ -11,12 +11,13 @@ or the exception's class name), the number of waits the sessions made and the se
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import threading
 import time
 from collections import Counter
+
+from bench.gate import wait_for_go
 
 CALL_TIMEOUT = 30
 
@@ -78,14 +79,7 @@ def main() -> None:
             outcomes.update(mine)
 
     threads = [threading.Thread(target=caller, args=(pk,)) for pk in pks]
-    for thread in threads:
-        thread.start()
-    with contextlib.suppress(threading.BrokenBarrierError):  # reported as "never started"
-        ready.wait(timeout=60)
-    print("ready", flush=True)
-    sys.stdin.readline()
-    started = time.perf_counter()
-    go.set()
+    started = wait_for_go(threads, ready, go)
     for thread in threads:
         thread.join()
     print(

@@ -47,20 +47,15 @@ async def averify_connection(connection: JiraConnection) -> oauth.JiraIdentity:
         except JiraAuthenticationFailed:
             await arefresh_connection(connection, stale_access_token=connection.access_token)
             identity = await _fetch_identity(http, client, connection.access_token)
+    fields = lifecycle.identity_fields(identity)
     using = router.db_for_write(JiraConnection, instance=connection)
     await (
         JiraConnection.objects.using(using)
         .filter(pk=connection.pk)
-        .aupdate(
-            jira_key=identity.key,
-            jira_name=identity.name,
-            jira_display_name=identity.display_name,
-            jira_email=identity.email,
-            updated_at=timezone.now(),
-        )
+        .aupdate(**fields, updated_at=timezone.now())
     )
-    connection.jira_key, connection.jira_name = identity.key, identity.name
-    connection.jira_display_name, connection.jira_email = identity.display_name, identity.email
+    for name, value in fields.items():
+        setattr(connection, name, value)
     return identity
 
 

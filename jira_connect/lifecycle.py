@@ -113,10 +113,7 @@ def save_connection(
                 "expires_at": tokens.expires_at,
                 "scope": tokens.scope or link.scope,
                 "status": JiraConnection.Status.ACTIVE,
-                "jira_key": identity.key,
-                "jira_name": identity.name,
-                "jira_display_name": identity.display_name,
-                "jira_email": identity.email,
+                **identity_fields(identity),
                 "redirect_uri": pending_redirect_uri,
                 "last_refreshed_at": now,
                 "last_error": "",
@@ -198,17 +195,28 @@ def verify_connection(connection: JiraConnection) -> oauth.JiraIdentity:
     except JiraAuthenticationFailed:
         refresh_connection(connection, stale_access_token=connection.access_token)
         identity = oauth.fetch_identity(client, connection.access_token)
+    fields = identity_fields(identity)
     using = router.db_for_write(JiraConnection, instance=connection)
     JiraConnection.objects.using(using).filter(pk=connection.pk).update(
-        jira_key=identity.key,
-        jira_name=identity.name,
-        jira_display_name=identity.display_name,
-        jira_email=identity.email,
-        updated_at=timezone.now(),
+        **fields, updated_at=timezone.now()
     )
-    connection.jira_key, connection.jira_name = identity.key, identity.name
-    connection.jira_display_name, connection.jira_email = identity.display_name, identity.email
+    for name, value in fields.items():
+        setattr(connection, name, value)
     return identity
+
+
+def identity_fields(identity: oauth.JiraIdentity) -> dict[str, str]:
+    """The connection's columns that record who the user is in Jira, from ``identity``.
+
+    One mapping for every place that stores an identity (a new grant, ``verify_connection`` and
+    its async twin), so that a field added to the identity is stored by all of them alike.
+    """
+    return {
+        "jira_key": identity.key,
+        "jira_name": identity.name,
+        "jira_display_name": identity.display_name,
+        "jira_email": identity.email,
+    }
 
 
 def reconnect_url(connection: JiraConnection) -> str:

@@ -60,7 +60,7 @@ def remember(session: SessionBase, pending: PendingAuthorization) -> None:
     ttl = app_settings.STATE_TTL
     flows: dict[str, dict[str, Any]] = {
         state: data
-        for state, data in _flows(session).items()
+        for state, data in _records(session, SESSION_KEY).items()
         if now - float(data.get("started_at", 0)) < ttl
     }
     flows[pending.state] = asdict(pending)
@@ -78,7 +78,7 @@ def take(session: SessionBase, state: str, user_pk: object) -> PendingAuthorizat
         raise InvalidOAuthState(_("The answer from Jira has no state."))
     if len(state) > MAX_STATE_LENGTH:
         raise InvalidOAuthState(_("The answer from Jira has an invalid state."))
-    flows = _flows(session)
+    flows = _records(session, SESSION_KEY)
     data = None
     for candidate in list(flows):
         if secrets.compare_digest(candidate.encode(), state.encode()):
@@ -102,8 +102,11 @@ def take(session: SessionBase, state: str, user_pk: object) -> PendingAuthorizat
     return pending
 
 
-def _flows(session: SessionBase) -> dict[str, dict[str, Any]]:
-    value = session.get(SESSION_KEY)
+def _records(session: SessionBase, session_key: str) -> dict[str, dict[str, Any]]:
+    """The records kept in the session under ``session_key``: pending flows by state, or used
+    ones by the state's digest. What is not such a mapping (a session edited by hand or left by
+    another version) is dropped here, so the readers of both kinds need not check it again."""
+    value = session.get(session_key)
     if not isinstance(value, dict):
         return {}
     return {
@@ -132,7 +135,7 @@ def remember_used(session: SessionBase, pending: PendingAuthorization) -> None:
     ttl = app_settings.STATE_TTL
     used = {
         key: data
-        for key, data in _used(session).items()
+        for key, data in _records(session, USED_SESSION_KEY).items()
         if now - float(data.get("used_at", 0)) < ttl
     }
     used[_digest(pending.state)] = asdict(
@@ -146,7 +149,7 @@ def find_used(session: SessionBase, state: str, user_pk: object) -> UsedAuthoriz
     """The completed flow ``state`` belonged to, if this user completed it recently."""
     if not state or len(state) > MAX_STATE_LENGTH:
         return None
-    data = _used(session).get(_digest(state))
+    data = _records(session, USED_SESSION_KEY).get(_digest(state))
     if data is None:
         return None
     try:
@@ -156,12 +159,3 @@ def find_used(session: SessionBase, state: str, user_pk: object) -> UsedAuthoriz
     if used.user_pk != str(user_pk) or time.time() - used.used_at >= app_settings.STATE_TTL:
         return None
     return used
-
-
-def _used(session: SessionBase) -> dict[str, dict[str, Any]]:
-    value = session.get(USED_SESSION_KEY)
-    if not isinstance(value, dict):
-        return {}
-    return {
-        key: data for key, data in value.items() if isinstance(key, str) and isinstance(data, dict)
-    }

@@ -43,6 +43,11 @@ security_logger = logging.getLogger("django.security.InvalidOAuthState")
 #: Longest text from Jira's error parameters shown back to the user.
 MAX_ERROR_TEXT = 200
 
+#: What every page of the user's flow is wrapped in: never cached (each shows the user's own
+#: connections or a one-time form) and never framed (a framed Connect or Disconnect button
+#: invites clickjacking).
+USER_PAGE = [never_cache, xframe_options_deny]
+
 
 def get_available_link(request: HttpRequest, slug: str) -> JiraLink:
     """The link, or 404: another tenant's link looks exactly like a missing one."""
@@ -59,8 +64,7 @@ def render_error(
     return render(request, "jira_connect/error.html", context, status=status)
 
 
-@method_decorator(never_cache, name="dispatch")
-@method_decorator(xframe_options_deny, name="dispatch")
+@method_decorator(USER_PAGE, name="dispatch")
 class ConnectionsView(LoginRequiredMixin, TemplateView):
     """Every link the user may use, with its connection status and buttons."""
 
@@ -84,8 +88,7 @@ class ConnectionsView(LoginRequiredMixin, TemplateView):
         return context
 
 
-@method_decorator(never_cache, name="dispatch")
-@method_decorator(xframe_options_deny, name="dispatch")
+@method_decorator(USER_PAGE, name="dispatch")
 class ConnectView(LoginRequiredMixin, View):
     """GET: a confirmation page. POST (CSRF-protected): off to Jira's consent page."""
 
@@ -122,8 +125,7 @@ class ConnectView(LoginRequiredMixin, View):
         return HttpResponseRedirect(authorize_url)
 
 
-@method_decorator(never_cache, name="dispatch")
-@method_decorator(xframe_options_deny, name="dispatch")
+@method_decorator(USER_PAGE, name="dispatch")
 class CallbackView(LoginRequiredMixin, View):
     """Where Jira sends the user back: the one Redirect URL of every link.
 
@@ -349,8 +351,7 @@ class CallbackView(LoginRequiredMixin, View):
         return HttpResponseRedirect(redirects.with_outcome(target, outcome, slug, error))
 
 
-@method_decorator(never_cache, name="dispatch")
-@method_decorator(xframe_options_deny, name="dispatch")
+@method_decorator(USER_PAGE, name="dispatch")
 class DisconnectView(LoginRequiredMixin, View):
     """GET: asks for confirmation. POST (CSRF-protected): forget the user's connection on a link."""
 

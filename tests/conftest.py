@@ -35,6 +35,16 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
 
 
+def skip_without_row_locks() -> None:
+    """Skip the calling test on SQLite: racing processes, threads or runs (one refresh among
+    them, a row held while others wait) need PostgreSQL's or MariaDB's row locks, which SQLite's
+    whole-database lock does not model."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+
+
 def jira_connect_settings(**changes: Any) -> dict[str, Any]:
     """The test settings' ``JIRA_CONNECT`` with ``changes``, for ``override_settings``."""
     from django.conf import settings

@@ -34,36 +34,17 @@ FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 # Which faults make sense where: an "invalid_grant" on a REST call or an "anonymous" token
 # response would be a typo in a test, so inject() refuses them.
+#: What can go wrong on any endpoint: the server or a proxy in front of it fails, the network is
+#: slow or cut.
+_ANYWHERE = frozenset({"server_error", "bad_gateway_html", "delay", "reset"})
+#: And on the endpoints a client (not a browser) reads JSON from: a broken body, an answer lost
+#: after Jira did the work.
+_JSON_ENDPOINT = _ANYWHERE | {"malformed_json", "lost_response"}
 FAULTS_BY_TARGET: dict[str, frozenset[str]] = {
-    "token": frozenset(
-        {
-            "server_error",
-            "bad_gateway_html",
-            "malformed_json",
-            "invalid_grant",
-            "invalid_client",
-            "delay",
-            "no_refresh_token",
-            "no_access_token",
-            "reset",
-            "lost_response",
-        }
-    ),
-    "api": frozenset(
-        {
-            "server_error",
-            "bad_gateway_html",
-            "malformed_json",
-            "delay",
-            "unauthorized",
-            "anonymous",
-            "reset",
-            "lost_response",
-            "rate_limited",
-            "unavailable",
-        }
-    ),
-    "authorize": frozenset({"server_error", "bad_gateway_html", "delay", "reset"}),
+    "token": _JSON_ENDPOINT
+    | {"invalid_grant", "invalid_client", "no_refresh_token", "no_access_token"},
+    "api": _JSON_ENDPOINT | {"unauthorized", "anonymous", "rate_limited", "unavailable"},
+    "authorize": _ANYWHERE,
 }
 
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection as db
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from jira_connect import crypto
 from jira_connect.models import JiraConnection
+from tests.admin.conftest import page_queries
 from tests.conftest import ACCESS_TOKEN, REFRESH_TOKEN
 from tests.flow.conftest import connect
 
@@ -151,19 +151,13 @@ def make_rows(link, count: int) -> None:
     assert token  # the encryption itself is exercised by the update above
 
 
-def count_queries(staff) -> int:
-    with CaptureQueriesContext(db) as queries:
-        assert staff.get(reverse(LIST)).status_code == 200
-    return len(queries)
-
-
 def test_list_query_count_does_not_grow_with_rows(staff, link_factory) -> None:
     link = link_factory()
     make_rows(link, 100)
-    small = count_queries(staff)
+    small = page_queries(staff, reverse(LIST))
     make_rows(link, 9_900)
     assert JiraConnection.objects.count() == 10_000
-    assert count_queries(staff) == small
+    assert page_queries(staff, reverse(LIST)) == small
 
 
 def test_revoke_action(staff, browser, jira, link) -> None:

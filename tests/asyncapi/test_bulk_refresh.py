@@ -2,7 +2,9 @@
 
 Every due connection refreshed exactly once, failures counted and reported as the sync command
 reports them (the same summary, the same exit status), the token calls on one event loop through
-an httpx client per coroutine, the CA certificates loaded once.
+an httpx client per coroutine, the CA certificates loaded once. The outcomes both paths must
+report alike (what is due, revoked grants, transient failures) are tested on both, ``PATHS``, in
+``tests/tokens/test_refresh_command.py``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection as db
-from django.utils import timezone
 
 from jira_connect import arefresher, arefreshing, refresher
 from jira_connect.models import JiraConnection
+from tests.conftest import skip_without_row_locks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,27 +33,6 @@ def run(*args: str) -> str:
 
 def refreshes(jira) -> int:
     return jira.token_requests(grant_type="refresh_token")
-
-
-def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
-    soon = grant(expires_in=timedelta(minutes=2))
-    expired = grant(expires_in=timedelta(minutes=-5))
-    idle = grant(last_refreshed_at=timezone.now() - timedelta(days=40))
-    fresh = grant()
-    broken = grant(expires_in=timedelta(minutes=-5), status=JiraConnection.Status.REAUTH_REQUIRED)
-    no_refresh = grant(expires_in=timedelta(minutes=-5), refresh_token="")
-    before = {c.pk: c.access_token for c in JiraConnection.objects.all()}
-    output = run()
-    assert "3 due: 3 refreshed, 0 already fresh, 0 need to reconnect, 0 failed" in output
-    assert refreshes(jira) == 3
-    after = {c.pk: c for c in JiraConnection.objects.all()}
-    for connection in (soon, expired, idle):
-        assert after[connection.pk].access_token != before[connection.pk]
-        assert jira.is_valid_access_token(after[connection.pk].access_token)
-        assert jira.is_valid_refresh_token(after[connection.pk].refresh_token)
-    for connection in (fresh, broken, no_refresh):
-        assert after[connection.pk].access_token == before[connection.pk]
-    assert "0 due" in run()  # nothing left
 
 
 def test_every_due_connection_refreshed_exactly_once(grant, jira, monkeypatch) -> None:
@@ -88,26 +69,6 @@ def test_every_due_connection_refreshed_exactly_once(grant, jira, monkeypatch) -
     assert loaded == [True]
 
 
-def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
-    grant(expires_in=timedelta(minutes=-5))
-    jira.revoke(user="alice")
-    output = run()
-    assert "1 need to reconnect, 0 failed" in output
-    assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
-
-
-def test_transient_failures_exit_non_zero(grant, jira) -> None:
-    grant(expires_in=timedelta(minutes=-5))
-    grant(expires_in=timedelta(minutes=-5))
-    jira.inject("token", "server_error", times=1)
-    with pytest.raises(CommandError) as info:
-        run("--workers", "1")
-    assert info.value.returncode == 1
-    assert refreshes(jira) == 2
-    kinds = sorted(row.last_failure_kind for row in JiraConnection.objects.all())
-    assert kinds == ["", "transient"]
-
-
 def test_configuration_errors_exit_2_and_jira_is_not_asked(grant, jira, settings) -> None:
     grant(expires_in=timedelta(minutes=-5))
     settings.JIRA_CONNECT = {**settings.JIRA_CONNECT, "JIRA_HOSTS": ["jira.example.com"]}
@@ -129,8 +90,7 @@ def test_without_httpx_the_command_says_what_to_install(grant, monkeypatch) -> N
 @pytest.mark.server_database
 def test_an_async_run_beside_a_sync_run_refreshes_each_connection_once(grant, jira) -> None:
     """An async run and a sync run at once (as two machines would): one refresh each."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     for _ in range(20):
         grant(expires_in=timedelta(minutes=-5))
     summaries: list[refresher.RefreshSummary] = []

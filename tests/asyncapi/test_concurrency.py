@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,38 +16,11 @@ from django.db import connections
 
 from jira_connect.exceptions import JiraConnectError
 from jira_connect.models import JiraConnection
-from tests.conftest import test_database_url
+from tests.conftest import skip_without_row_locks
 from tests.tokens.conftest import expire
+from tests.tokens.race_worker import outcomes_of, start_workers
 
-ROOT = Path(__file__).resolve().parents[2]
 MYSELF = "rest/api/2/myself"
-
-
-def start_workers(
-    pk: int, processes: int, threads: int, start_at: float
-) -> list[subprocess.Popen[str]]:
-    """Processes of ``tests.tokens.race_worker`` (sync sessions in threads), all calling at
-    ``start_at``."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    env["DATABASE_URL"] = test_database_url()
-    command = [sys.executable, "-m", "tests.tokens.race_worker", str(pk), str(threads)]
-    return [
-        subprocess.Popen(
-            [*command, str(start_at)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-
-
-def outcomes_of(child: subprocess.Popen[str]) -> list[str]:
-    out, err = child.communicate(timeout=180)
-    assert child.returncode == 0, err
-    return list(json.loads(out.strip().splitlines()[-1]))
 
 
 async def call_once(pk: int, start_at: float) -> str:
@@ -71,8 +39,7 @@ async def call_once(pk: int, start_at: float) -> str:
 @pytest.mark.django_db(transaction=True)
 async def test_coroutines_threads_and_processes_share_one_refresh(connection, jira) -> None:
     """32 coroutines here, and 2 processes x 8 threads on the sync API, on one expired token."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     await sync_to_async(expire)(connection)
     start_at = time.time() + 4.0
     children = start_workers(connection.pk, processes=2, threads=8, start_at=start_at)

@@ -8,7 +8,6 @@ as ``manage.py runserver`` in a subprocess on a fresh SQLite database, and Debia
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jira_connect.testing import JiraDCSimulator
-from tests.processes import run_python
+from tests.processes import free_port, run_python, stop
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -53,13 +52,6 @@ class DemoSite:
     url: str
     acme: JiraDCSimulator
     globex: JiraDCSimulator
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
@@ -135,12 +127,7 @@ def serve_demo_site(tmp: Path) -> Iterator[DemoSite]:
             wait_until_serving(f"{site_url}/accounts/login/", server, log)
             yield DemoSite(url=site_url, acme=acme, globex=globex)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
 
 
 @pytest.fixture(scope="session")

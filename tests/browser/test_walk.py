@@ -129,6 +129,18 @@ def disconnect_acme(page: Page) -> None:
         expect(page.locator("#jira-link-acme .jc-status.active")).to_have_count(0)
 
 
+def consent_from_home(chromium: Browser, site: DemoSite) -> Page:
+    """A page of alice's, not connected, gone from the home page's Connect button to Jira's
+    consent page with alice picked: where the walks that Allow and that Deny part."""
+    page = new_page(chromium, site, LAPTOP)
+    log_in(page, "alice")
+    disconnect_acme(page)
+    page.goto("/")
+    page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
+    page.locator("#user").select_option("alice")
+    return page
+
+
 def log_in_staff(page: Page) -> None:
     page.goto("/admin/login/")
     page.get_by_label("Username").fill("admin")
@@ -200,12 +212,7 @@ def test_keyboard_focus_is_visible(chromium: Browser, walk_site: DemoSite) -> No
 def test_back_to_consent_and_allow_again_says_connected(
     chromium: Browser, walk_site: DemoSite
 ) -> None:
-    page = new_page(chromium, walk_site, LAPTOP)
-    log_in(page, "alice")
-    disconnect_acme(page)
-    page.goto("/")
-    page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
-    page.locator("#user").select_option("alice")
+    page = consent_from_home(chromium, walk_site)
     page.locator("#approve").click()
     expect(page).to_have_url(f"{walk_site.url}/")
     page.go_back()  # Jira's consent page again
@@ -220,12 +227,7 @@ def test_back_to_consent_and_allow_again_says_connected(
 
 
 def test_deny_returns_where_the_user_started(chromium: Browser, walk_site: DemoSite) -> None:
-    page = new_page(chromium, walk_site, LAPTOP)
-    log_in(page, "alice")
-    disconnect_acme(page)
-    page.goto("/")
-    page.get_by_role("button", name="Connect Acme Jira", exact=True).click()
-    page.locator("#user").select_option("alice")
+    page = consent_from_home(chromium, walk_site)
     page.locator("#deny").click()
     expect(page).to_have_url(f"{walk_site.url}/")  # the home page, as Allow would
     expect_message(page, "You cancelled connecting to Acme Jira.")

@@ -31,6 +31,7 @@ from jira_connect import tasks  # noqa: E402
 from jira_connect.models import JiraConnection  # noqa: E402
 from tests.celery.app import REDIS_URL, app  # noqa: E402
 from tests.flow.conftest import jira, link  # noqa: E402, F401
+from tests.processes import stop  # noqa: E402
 from tests.tokens.conftest import grant  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,14 +130,7 @@ def celery_workers(
             answered |= {name for reply in app.control.ping(timeout=0.5) for name in reply}
         yield children
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop(*children)
 
 
 def worker_logs(logs: Path) -> str:

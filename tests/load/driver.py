@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import requests
 
 from jira_connect.testing import JiraDCSimulator
+from tests.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "JCPbd9U1xHhqaF1kqMqo6Rt0Zr2nEuu8S-hvAOTsB-Y="
@@ -64,12 +64,6 @@ class LoadResult:
             f"{self.refreshes} refreshes, {self.refresh_rejections} refreshes rejected, "
             f"{self.chains_intact} token chains intact, {self.chains_lost} lost"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -154,11 +148,7 @@ def run(
         )
         count_chains(env, jira, result)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, timeout=20)
         jira.stop()
     return result
 
@@ -235,32 +225,32 @@ def drive(site: str, jira: JiraDCSimulator, users: int, seconds: float, result: 
         thread.join(timeout=seconds + 180)
 
 
-def log_in(browser: requests.Session, site: str, username: str) -> None:
-    page = browser.get(f"{site}/accounts/login/", timeout=30)
+def submit(
+    browser: requests.Session, url: str, data: dict[str, str], what: str
+) -> requests.Response:
+    """GET the form at ``url`` and POST ``data`` back as a browser would: with the page's CSRF
+    token and a Referer (Django's CSRF check wants both). The form must answer with a redirect;
+    ``what`` names the step in the assertion that says it did not."""
+    page = browser.get(url, timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, "no CSRF token on the login page"
+    assert token, f"no CSRF token on the {what} page"
     response = browser.post(
-        f"{site}/accounts/login/",
-        data={"username": username, "password": "pw", "csrfmiddlewaretoken": token.group(1)},
-        headers={"Referer": f"{site}/accounts/login/"},
+        url,
+        data={**data, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": url},
         allow_redirects=False,
         timeout=30,
     )
-    assert response.status_code == 302, f"login failed: {response.status_code}"
+    assert response.status_code == 302, f"{what} failed: {response.status_code}"
+    return response
+
+
+def log_in(browser: requests.Session, site: str, username: str) -> None:
+    submit(browser, f"{site}/accounts/login/", {"username": username, "password": "pw"}, "login")
 
 
 def connect(browser: requests.Session, site: str, jira: JiraDCSimulator) -> None:
-    page = browser.get(f"{site}/jira/acme/connect/", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, "no CSRF token on the connect page"
-    started = browser.post(
-        f"{site}/jira/acme/connect/",
-        data={"csrfmiddlewaretoken": token.group(1), "next": "/"},
-        headers={"Referer": f"{site}/jira/acme/connect/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert started.status_code == 302, f"connect failed: {started.status_code}"
+    started = submit(browser, f"{site}/jira/acme/connect/", {"next": "/"}, "connect")
     callback = jira.authorize(started.headers["Location"], user="alice")
     back = browser.get(
         site + urlsplit(callback).path + "?" + urlsplit(callback).query,

@@ -21,6 +21,7 @@ import pytest
 
 from jira_connect.exceptions import JiraUnavailable, OAuthError
 from jira_connect.oauth import OAuthClient, exchange_code, fetch_identity, refresh
+from tests.httpd import send
 
 from . import (
     ACCESS_TOKEN,
@@ -59,10 +60,7 @@ class FakeJira(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(3.0)
         if mode == "redirect":
-            self.send_response(302)
-            self.send_header("Location", "/elsewhere")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            send(self, 302, headers=[("Location", "/elsewhere")])
             return
         if mode == "big":
             self.send_response(200)
@@ -79,12 +77,12 @@ class FakeJira(BaseHTTPRequestHandler):
             return
         if mode == "bomb":
             body = gzip.compress(b" " * (8 * 1024 * 1024))  # 8 MiB of spaces, ~8 KiB on the wire
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send(
+                self,
+                200,
+                body,
+                [("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            )
             return
         if mode == "invalid":
             self._json(400, load("error_invalid_grant_bare")["response"]["json"])
@@ -95,14 +93,13 @@ class FakeJira(BaseHTTPRequestHandler):
         self._json(200, load("token_success")["response"]["json"])
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        extra = list((headers or {}).items())
+        send(
+            self,
+            status,
+            json.dumps(payload).encode(),
+            [("Content-Type", "application/json"), *extra],
+        )
 
 
 @pytest.fixture

@@ -43,6 +43,16 @@ def _refresh(**overrides: Any) -> TokenSet:
     return refresh(make_client(**overrides), REFRESH_TOKEN)
 
 
+def only_token_post(rsps: responses.RequestsMock) -> requests.PreparedRequest:
+    """The one request sent, checked to be a POST to the token URL (context path kept, no query
+    string): what both grants must send, whatever their form says."""
+    assert len(rsps.calls) == 1
+    request = rsps.calls[0].request
+    assert request.method == "POST"
+    assert request.url == TOKEN_URL
+    return request
+
+
 # --- the request ---------------------------------------------------------------------------------
 
 
@@ -51,10 +61,7 @@ def test_exchange_sends_one_form_post(
 ) -> None:
     replay(rsps, "token_success")
     _exchange()
-    assert len(rsps.calls) == 1
-    request = rsps.calls[0].request
-    assert request.method == "POST"
-    assert request.url == TOKEN_URL  # context path kept, no query string
+    request = only_token_post(rsps)
     assert form(request) == {
         "grant_type": ["authorization_code"],
         "client_id": [CLIENT_ID],
@@ -74,10 +81,7 @@ def test_refresh_sends_one_form_post_with_redirect_uri(
 ) -> None:
     replay(rsps, "token_success")
     _refresh()
-    assert len(rsps.calls) == 1
-    request = rsps.calls[0].request
-    assert request.method == "POST"
-    assert request.url == TOKEN_URL
+    request = only_token_post(rsps)
     assert form(request) == {
         "grant_type": ["refresh_token"],
         "client_id": [CLIENT_ID],

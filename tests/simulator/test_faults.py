@@ -24,29 +24,20 @@ def tokens(sim, client) -> dict[str, str]:
 # -- answers that replace Jira's ---------------------------------------------------------------
 @pytest.mark.parametrize("target", ["token", "api"])
 def test_server_error(sim, client, tokens, target):
-    sim.inject(target, "server_error")
-    response = call(sim, client, tokens, target)
-    assert response.status_code == 500
-    assert response.headers["Content-Type"].startswith("text/plain")
+    replaced(sim, client, tokens, target, "server_error", 500, "text/plain")
     assert sim.requests[-1].fault == "server_error"
     assert call(sim, client, tokens, target).status_code == 200  # only the next call
 
 
 @pytest.mark.parametrize("target", ["token", "api"])
 def test_bad_gateway_html(sim, client, tokens, target):
-    sim.inject(target, "bad_gateway_html")
-    response = call(sim, client, tokens, target)
-    assert response.status_code == 502
-    assert response.headers["Content-Type"].startswith("text/html")
+    response = replaced(sim, client, tokens, target, "bad_gateway_html", 502, "text/html")
     assert "<h1>502 Bad Gateway</h1>" in response.text
 
 
 @pytest.mark.parametrize("target", ["token", "api"])
 def test_malformed_json(sim, client, tokens, target):
-    sim.inject(target, "malformed_json")
-    response = call(sim, client, tokens, target)
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/json")
+    response = replaced(sim, client, tokens, target, "malformed_json", 200, "application/json")
     with pytest.raises(ValueError):  # noqa: PT011 (requests' JSONDecodeError is a ValueError)
         response.json()
 
@@ -222,6 +213,18 @@ def test_inject_refuses_nonsense(sim, target, fault):
 def test_inject_refuses_zero_times(sim):
     with pytest.raises(ValueError, match="times"):
         sim.inject("api", "server_error", times=0)
+
+
+def replaced(
+    sim, client, tokens, target: str, fault: str, status: int, content_type: str
+) -> requests.Response:
+    """One call with ``fault`` injected on ``target``: the answer that stands in for Jira's,
+    checked for its ``status`` and ``content_type``, returned for the fault's own checks."""
+    sim.inject(target, fault)
+    response = call(sim, client, tokens, target)
+    assert response.status_code == status
+    assert response.headers["Content-Type"].startswith(content_type)
+    return response
 
 
 def call(sim, client, tokens, target) -> requests.Response:

@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.httpd import send
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -98,12 +100,7 @@ class Gateway:
             )
         else:
             reply = self._forward(handler.command, handler.path, headers, body)
-        handler.send_response(reply.status)
-        for name, value in reply.headers:
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        handler.end_headers()
-        handler.wfile.write(reply.body)
+        send(handler, reply.status, reply.body, reply.headers)
 
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         assert self.upstream is not None

@@ -9,9 +9,13 @@ worker processes, which print one JSON line: the outcome of each call.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
+
+from tests.processes import ROOT
 
 
 def call_in_threads(pk: int, threads: int, start_at: float | None = None) -> list[str]:
@@ -48,6 +52,38 @@ def call_in_threads(pk: int, threads: int, start_at: float | None = None) -> lis
     for worker in workers:
         worker.join(timeout=60)
     return outcomes
+
+
+def start_workers(
+    pk: int, processes: int, threads: int, start_at: float
+) -> list[subprocess.Popen[str]]:
+    """Processes of this module (``call_in_threads`` in each), all calling at ``start_at``, on the
+    test database. The sync and async race tests start them alike, so this is the one place that
+    knows the worker's command line; ``outcomes_of`` reads what each prints."""
+    from tests.conftest import test_database_url
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env["DATABASE_URL"] = test_database_url()
+    command = [sys.executable, "-m", "tests.tokens.race_worker", str(pk), str(threads)]
+    return [
+        subprocess.Popen(
+            [*command, str(start_at)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+
+
+def outcomes_of(child: subprocess.Popen[str]) -> list[str]:
+    """The outcomes a worker from ``start_workers`` printed (its last line), once it has ended;
+    fails the test with the worker's standard error if it did not end well."""
+    out, err = child.communicate(timeout=180)
+    assert child.returncode == 0, err
+    return list(json.loads(out.strip().splitlines()[-1]))
 
 
 def main() -> None:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from django.db import connection as db
 
 from jira_connect.models import JiraConnection
-from tests.conftest import test_database_url
+from tests.conftest import skip_without_row_locks
 from tests.tokens.conftest import expire
-from tests.tokens.race_worker import call_in_threads
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tokens.race_worker import call_in_threads, outcomes_of, start_workers
 
 
 @pytest.mark.django_db(transaction=True)
@@ -33,41 +26,16 @@ def test_threads_share_one_refresh(connection, jira) -> None:
 
 
 def run_workers(pk: int, processes: int, threads: int) -> list[str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    env["DATABASE_URL"] = test_database_url()
-    start_at = time.time() + 3.0
-    children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.tokens.race_worker",
-                str(pk),
-                str(threads),
-                str(start_at),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-    outcomes: list[str] = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        outcomes.extend(json.loads(out.strip().splitlines()[-1]))
-    return outcomes
+    """The outcomes of ``processes`` race workers of ``threads`` threads each, calling at once."""
+    children = start_workers(pk, processes, threads, start_at=time.time() + 3.0)
+    return [outcome for child in children for outcome in outcomes_of(child)]
 
 
 @pytest.mark.server_database
 @pytest.mark.django_db(transaction=True)
 def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
     """8 processes x 8 threads on one expired token: exactly one refresh, 64 successful calls."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     expire(connection)
     outcomes = run_workers(connection.pk, processes=8, threads=8)
     assert Counter(outcomes) == {"200": 64}
@@ -82,8 +50,7 @@ def test_processes_and_threads_share_one_refresh(connection, jira) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_revoked_grant_under_a_race(connection, jira) -> None:
     """The same race with the grant revoked: one refresh attempt, everyone told to reconnect."""
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     expire(connection)
     jira.revoke(user="alice")
     outcomes = run_workers(connection.pk, processes=8, threads=8)
@@ -102,8 +69,7 @@ def test_a_refresh_locks_the_connection_row_only(connection) -> None:
     from jira_connect.models import JiraLink
     from jira_connect.refreshing import _lock_row
 
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     held = threading.Event()
     release = threading.Event()
 

@@ -18,6 +18,7 @@ import urllib3.connection
 
 from jira_connect import _http, oauth, refresher, refreshing
 from jira_connect.exceptions import JiraUnavailable
+from tests.httpd import send
 from tests.tokens.test_session_environment import (  # noqa: F401 (fixtures)
     clean_environment,
     connected,
@@ -101,12 +102,15 @@ class _CookieSettingJira(http.server.BaseHTTPRequestHandler):
         body = json.dumps(
             {"access_token": "a", "refresh_token": "r", "token_type": "bearer", "expires_in": 60}
         ).encode()
-        self.send_response(200)
-        self.send_header("Set-Cookie", "JSESSIONID=someone-elses; Path=/")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send(
+            self,
+            200,
+            body,
+            [
+                ("Set-Cookie", "JSESSIONID=someone-elses; Path=/"),
+                ("Content-Type", "application/json"),
+            ],
+        )
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -10,8 +10,16 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from jira_connect.models import JiraConnection
+from tests.conftest import skip_without_row_locks
 
 pytestmark = pytest.mark.django_db
+
+#: The command's two paths, for the outcomes they must report alike. ``--async`` does its
+#: database work in threads of its own, which see only committed rows: a transactional test.
+PATHS = [
+    pytest.param((), id="sync"),
+    pytest.param(("--async",), id="async", marks=pytest.mark.django_db(transaction=True)),
+]
 
 
 def run(*args: str) -> str:
@@ -20,7 +28,8 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_refreshes_what_is_due_and_only_that(grant, jira, path) -> None:
     soon = grant(expires_in=timedelta(minutes=2))
     expired = grant(expires_in=timedelta(minutes=-5))
     idle = grant(last_refreshed_at=timezone.now() - timedelta(days=40))
@@ -28,15 +37,17 @@ def test_refreshes_what_is_due_and_only_that(grant, jira) -> None:
     broken = grant(expires_in=timedelta(minutes=-5), status=JiraConnection.Status.REAUTH_REQUIRED)
     no_refresh = grant(expires_in=timedelta(minutes=-5), refresh_token="")
     before = {c.pk: c.access_token for c in JiraConnection.objects.all()}
-    output = run("--workers", "1")
+    output = run(*path, "--workers", "1")
     assert "3 due: 3 refreshed, 0 already fresh, 0 need to reconnect, 0 failed" in output
     assert jira.token_requests(grant_type="refresh_token") == 3
     after = {c.pk: c for c in JiraConnection.objects.all()}
     for connection in (soon, expired, idle):
         assert after[connection.pk].access_token != before[connection.pk]
         assert jira.is_valid_access_token(after[connection.pk].access_token)
+        assert jira.is_valid_refresh_token(after[connection.pk].refresh_token)
     for connection in (fresh, broken, no_refresh):
         assert after[connection.pk].access_token == before[connection.pk]
+    assert "0 due" in run(*path)  # nothing left
 
 
 def test_running_again_finds_nothing(grant, jira) -> None:
@@ -65,25 +76,29 @@ def test_link_and_tenant_filters(grant, jira, link) -> None:
         run("--link", "nope")
 
 
-def test_revoked_grants_are_counted_not_failed(grant, jira) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_revoked_grants_are_counted_not_failed(grant, jira, path) -> None:
     grant(expires_in=timedelta(minutes=-5))
     jira.revoke(user="alice")
-    output = run()
+    output = run(*path)
     assert "1 need to reconnect, 0 failed" in output
     assert JiraConnection.objects.get().status == JiraConnection.Status.REAUTH_REQUIRED
 
 
-def test_transient_failures_exit_non_zero(grant, jira) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_transient_failures_exit_non_zero(grant, jira, path) -> None:
     grant(expires_in=timedelta(minutes=-5))
     grant(expires_in=timedelta(minutes=-5))
     jira.inject("token", "server_error", times=1)
     out = StringIO()
     with pytest.raises(CommandError, match="run again later") as info:
-        call_command("jira_connect_refresh", "--workers", "1", stdout=out)
+        call_command("jira_connect_refresh", *path, "--workers", "1", stdout=out)
     # manage.py exits with the returncode; the summary is written first, as before.
     assert info.value.returncode == 1
     assert "2 due: 1 refreshed, 0 already fresh, 0 need to reconnect, 1 failed" in out.getvalue()
     assert jira.token_requests(grant_type="refresh_token") == 2
+    kinds = sorted(row.last_failure_kind for row in JiraConnection.objects.all())
+    assert kinds == ["", "transient"]
 
 
 @pytest.mark.parametrize("args", [["--workers", "0"], ["--within", "-1"]])
@@ -98,10 +113,7 @@ def test_concurrent_runs_refresh_each_connection_once(grant, jira) -> None:
     """Two runs at once, 8 workers each (as two machines would): one refresh per connection."""
     import threading
 
-    from django.db import connection as db
-
-    if db.vendor == "sqlite":
-        pytest.skip("needs PostgreSQL's or MariaDB's row locks (set DATABASE_URL)")
+    skip_without_row_locks()
     for _ in range(20):
         grant(expires_in=timedelta(minutes=-5))
     outputs: list[str] = []

@@ -22,6 +22,7 @@ from certifi import where as certifi_bundle
 
 from jira_connect.models import JiraConnection
 from jira_connect.testing.simulator import JiraDCSimulator
+from tests.httpd import send
 from tests.tokens.conftest import granted
 
 pytestmark = pytest.mark.django_db
@@ -59,13 +60,12 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         answer = upstream.getresponse()
         body = answer.read()
         upstream.close()
-        self.send_response(answer.status)
-        for name, value in answer.getheaders():
-            if name.lower() not in ("connection", "content-length", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        kept = [
+            (name, value)
+            for name, value in answer.getheaders()
+            if name.lower() not in ("connection", "content-length", "transfer-encoding")
+        ]
+        send(self, answer.status, body, kept)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
