@@ -18,6 +18,7 @@ from django.utils import timezone
 from jira_connect import __version__, asession, ratelimit, signals
 from jira_connect.asession import AsyncJiraSession
 from jira_connect.exceptions import (
+    JiraTLSError,
     JiraUnavailable,
     OAuthError,
     ReauthorizationRequired,
@@ -27,6 +28,7 @@ from jira_connect.models import JiraConnection
 from tests.conftest import jira_connect_settings
 from tests.ratelimit.conftest import api_records, limit
 from tests.tokens.conftest import expire
+from tests.tokens.test_tls import read_pem
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -396,3 +398,41 @@ def test_the_app_imports_without_httpx() -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+# --- the link's TLS settings, on the event loop ------------------------------------------------
+
+
+async def test_the_links_private_ca_is_trusted(private_jira, make_connection) -> None:
+    pem = read_pem(private_jira.ca_cert_path)
+    connection = await sync_to_async(make_connection)(ca_bundle=pem)
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).json()["name"] == "alice"
+    await (await fetched(connection.pk)).arefresh()  # the token call too
+    assert private_jira.token_requests("refresh_token") == 1
+
+
+async def test_verification_off_reaches_a_jira_no_ca_vouches_for(
+    private_jira, make_connection
+) -> None:
+    connection = await sync_to_async(make_connection)(verify_tls=False)
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).status_code == 200
+    await (await fetched(connection.pk)).arefresh()
+    assert private_jira.token_requests("refresh_token") == 1
+
+
+async def test_a_tls_failure_says_which_jira_and_what_to_do(make_connection, unrelated_ca) -> None:
+    connection = await sync_to_async(make_connection)(ca_bundle=read_pem(unrelated_ca))
+    base = connection.link.base_url.removesuffix("/jira")
+    async with await (await fetched(connection.pk)).asession() as session:
+        with pytest.raises(JiraTLSError) as info:
+            await session.get(MYSELF)
+    assert str(info.value) == (
+        f"TLS verification failed for Jira at {base}. If Jira's certificate comes from a "
+        "private CA, configure that CA bundle for this link."
+    )
+    # A refresh fails the same way, and is stored as a failure worth retrying later.
+    with pytest.raises(JiraUnavailable, match=r"^TLS verification failed for Jira at https://"):
+        await (await fetched(connection.pk)).arefresh()
+    assert (await stored()).last_failure_kind == "transient"
