@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "mutation" / "targets.toml"
 EQUIVALENT = ROOT / "mutation" / "equivalent.txt"
 WORK = ROOT / ".mutation"
+TIMEOUT_CONSTANT = 5  # seconds; see prepare()
 CLASS_SEPARATOR = "ǁ"  # how mutmut joins a class and its method in a mutant's name
 
 # mutmut's exit codes per mutant (mutmut/stats.py): a failing test or a timeout kills it.
@@ -124,6 +125,10 @@ def prepare(target: Target) -> None:
         "    -p",
         "    no:cacheprovider",
         "use_git_change_detection = false",
+        # A mutant times out after (its tests' time + this) x 15 seconds. mutmut's default of
+        # 1 s is shorter than a forked pytest's own start on a loaded machine: mutants whose
+        # tests take a fraction of a second then "time out" (and count as killed) for nothing.
+        f"timeout_constant = {TIMEOUT_CONSTANT}",
     ]
     setup_cfg = (ROOT / "setup.cfg").read_text()
     (target.workdir / "setup.cfg").write_text(setup_cfg + "\n" + "\n".join(lines) + "\n")
