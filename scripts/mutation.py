@@ -129,6 +129,11 @@ def prepare(target: Target) -> None:
         # 1 s is shorter than a forked pytest's own start on a loaded machine: mutants whose
         # tests take a fraction of a second then "time out" (and count as killed) for nothing.
         f"timeout_constant = {TIMEOUT_CONSTANT}",
+        # Fork each mutant's run from a server process that has imported the tests but run
+        # none: forked from mutmut's own process, which ran the suite for its stats, a worker
+        # inherits asgiref's sync_to_async executor without its thread, and every async test
+        # hangs until the timeout (a mutant "killed" by a hang in the harness).
+        "process_isolation = forkserver",
     ]
     setup_cfg = (ROOT / "setup.cfg").read_text()
     (target.workdir / "setup.cfg").write_text(setup_cfg + "\n" + "\n".join(lines) + "\n")
