@@ -18,13 +18,14 @@ from django.utils import timezone
 from jira_connect import __version__, asession, ratelimit, signals
 from jira_connect.asession import AsyncJiraSession
 from jira_connect.exceptions import (
+    JiraConnectConfigurationError,
     JiraTLSError,
     JiraUnavailable,
     OAuthError,
     ReauthorizationRequired,
     SyncSessionInAsyncContext,
 )
-from jira_connect.models import JiraConnection
+from jira_connect.models import JiraConnection, JiraLink
 from tests.conftest import jira_connect_settings
 from tests.ratelimit.conftest import api_records, limit
 from tests.tokens.conftest import expire
@@ -436,3 +437,158 @@ async def test_a_tls_failure_says_which_jira_and_what_to_do(make_connection, unr
     with pytest.raises(JiraUnavailable, match=r"^TLS verification failed for Jira at https://"):
         await (await fetched(connection.pk)).arefresh()
     assert (await stored()).last_failure_kind == "transient"
+
+
+# --- which answers mean "the token was not accepted" -------------------------------------------
+
+
+def answering(*replies: httpx.Response) -> tuple[httpx.MockTransport, list[str]]:
+    """A transport that answers Jira's REST calls with ``replies``, then 200s, noting the
+    ``Authorization`` header of each."""
+    seen: list[str] = []
+    queue = list(replies)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return queue.pop(0) if queue else httpx.Response(200, json={"name": "alice"})
+
+    return httpx.MockTransport(answer), seen
+
+
+async def test_a_proxys_401_without_jiras_header_refreshes_and_retries(connection, jira) -> None:
+    """A gateway in front of Jira answers a plain 401, without ``X-AUSERNAME: anonymous``."""
+    transport, seen = answering(httpx.Response(401, text="<h1>401 Authorization Required</h1>"))
+    mine = await fetched(connection.pk)
+    async with await mine.asession() as opened:
+        session = AsyncJiraSession(opened.connection, transport=transport)
+    async with session:
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+    renewed = (await stored()).access_token
+    assert seen == [
+        f"Bearer {connection.access_token}",
+        f"Bearer {renewed}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        httpx.Response(403, json={"errorMessages": ["You may not."]}),
+        # A gateway's rate limit answered as anonymous: a rate limit, not a rejected token.
+        httpx.Response(429, headers={"X-AUSERNAME": "anonymous"}),
+        httpx.Response(503, headers={"X-AUSERNAME": "anonymous", "Retry-After": "2"}),
+    ],
+    ids=["403", "429 anonymous", "503 anonymous"],
+)
+async def test_other_refusals_are_answered_as_they_are(connection, jira, reply) -> None:
+    transport, seen = answering(reply)
+    async with await (await fetched(connection.pk)).asession() as opened:
+        session = AsyncJiraSession(opened.connection, transport=transport)
+    async with session:
+        response = await session.post("rest/api/2/issue", json={})  # a POST is never retried
+    assert response.status_code == reply.status_code
+    assert len(seen) == 1
+    assert refreshes(jira) == 0
+
+
+# --- expiry, and coroutines sharing a session ---------------------------------------------------
+
+
+async def test_a_session_that_refreshed_refreshes_early_again(connection, jira) -> None:
+    """The new token's expiry is remembered: it too is refreshed before it runs out."""
+    jira.configure(access_token_ttl=90)
+    await sync_to_async(expire)(connection)
+    with override_settings(JIRA_CONNECT=jira_connect_settings(REFRESH_LEEWAY=120)):
+        async with await (await fetched(connection.pk)).asession() as session:
+            assert (await session.get(MYSELF)).status_code == 200
+            assert refreshes(jira) == 1
+            # 90 s left is within the 120 s leeway: refreshed before the call, not after a 401.
+            assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 2
+    assert all(record.status == 200 for record in jira.requests if record.target == "api")
+
+
+async def test_a_refreshed_token_with_time_left_is_used_as_it_is(connection, jira) -> None:
+    await sync_to_async(expire)(connection)
+    async with await (await fetched(connection.pk)).asession() as session:
+        for _ in range(3):
+            assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+
+
+async def test_coroutines_sharing_a_session_refresh_once_after_a_401(connection, jira) -> None:
+    jira.expire_access_tokens()
+    async with await (await fetched(connection.pk)).asession() as session:
+        responses = await asyncio.gather(*(session.get(MYSELF) for _ in range(8)))
+        assert [r.status_code for r in responses] == [200] * 8
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
+
+
+async def test_a_first_401_holds_refreshes_only_for_its_retry(connection, jira) -> None:
+    jira.expire_access_tokens()
+    before = timezone.now()
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=(2.0, 3.0))):
+        async with await (await fetched(connection.pk)).asession() as session:
+            assert (await session.get(MYSELF)).status_code == 200
+    held = (await stored()).refresh_paused_until
+    assert held is not None
+    # 2 s to connect, 3 s to read and a second: not the storm guard's 30 s pause.
+    assert before < held <= before + timedelta(seconds=7)
+
+
+# --- having to reconnect, and what a session says about itself ---------------------------------
+
+
+async def test_a_revoked_grant_says_so_and_names_the_connection(connection, jira) -> None:
+    jira.revoke(user="alice")
+    async with await (await fetched(connection.pk)).asession() as session:
+        with pytest.raises(ReauthorizationRequired) as info:
+            await session.get(MYSELF)
+    assert str(info.value) == "Jira no longer accepts this connection: please reconnect."
+    assert info.value.connection.pk == connection.pk
+    assert info.value.connection.status == JiraConnection.Status.REAUTH_REQUIRED
+
+
+async def test_a_connection_known_to_need_reconnecting_says_so(connection, jira) -> None:
+    await JiraConnection.objects.filter(pk=connection.pk).aupdate(
+        status=JiraConnection.Status.REAUTH_REQUIRED
+    )
+    mine = await fetched(connection.pk)
+    before = jira.api_requests()
+    async with await mine.asession() as session:
+        with pytest.raises(ReauthorizationRequired) as info:
+            await session.get(MYSELF)
+    assert str(info.value) == "This Jira connection must be reconnected."
+    assert info.value.connection is mine
+    assert info.value.reconnect_url == "/jira/acme/connect/"
+    assert jira.api_requests() == before  # Jira was not asked
+
+
+async def test_a_host_no_longer_allowed_is_refused(connection, jira) -> None:
+    mine = await fetched(connection.pk)
+    with (
+        override_settings(JIRA_CONNECT=jira_connect_settings(JIRA_HOSTS=["jira.example.com"])),
+        pytest.raises(JiraConnectConfigurationError, match="may not be used"),
+    ):
+        await mine.asession()
+
+
+async def test_the_session_names_its_connection_and_holds_no_token(connection) -> None:
+    mine = await fetched(connection.pk)
+    async with await mine.asession() as session:
+        assert session.connection is mine
+        shown = repr(session)
+    assert shown == (
+        f"<AsyncJiraSession connection={connection.pk} base_url='{connection.link.base_url}/'>"
+    )
+    assert connection.access_token not in shown
+
+
+async def test_a_base_url_stored_with_a_trailing_slash_still_works(connection, jira) -> None:
+    await JiraLink.objects.filter(pk=connection.link_id).aupdate(base_url=jira.base_url + "/")
+    async with await (await fetched(connection.pk)).asession() as session:
+        response = await session.get(MYSELF)
+    assert response.status_code == 200
+    assert str(response.url) == f"{jira.base_url}/{MYSELF}"
