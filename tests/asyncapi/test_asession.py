@@ -706,3 +706,16 @@ async def test_a_late_401_after_a_sibling_refreshed_pauses_nothing(connection, j
     assert held is not None
     # The first retry's hold (2 s + 3 s + 1 s), not the storm guard's 30 s pause.
     assert held < before + timedelta(seconds=20)
+
+
+async def test_a_rate_limited_call_really_waits_before_its_retry(connection, jira) -> None:
+    """Without a test's stand-in for the wait: the retry comes once Jira's bucket has refilled."""
+    ratelimit.forget_bursts()
+    limit(jira, capacity=1, rate_limit_fill_rate=1, rate_limit_interval=1)
+    try:
+        async with await (await fetched(connection.pk)).asession() as session:
+            statuses = [(await session.get(ISSUE)).status_code for _ in range(2)]
+    finally:
+        ratelimit.forget_bursts()
+    assert statuses == [200, 200]
+    assert [record.status for record in api_records(jira)] == [200, 429, 200]
