@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -719,3 +720,83 @@ async def test_a_rate_limited_call_really_waits_before_its_retry(connection, jir
         ratelimit.forget_bursts()
     assert statuses == [200, 200]
     assert [record.status for record in api_records(jira)] == [200, 429, 200]
+
+
+# --- what a call passes on -------------------------------------------------------------------------
+
+
+async def test_options_given_to_the_session_reach_httpx_beside_its_own_headers(connection) -> None:
+    transport, seen = answering()
+    session = AsyncJiraSession(
+        connection, transport=transport, headers={"X-Atlassian-Token": "no-check"}
+    )
+    async with session:
+        response = await session.get(MYSELF)
+    sent = response.request.headers
+    assert sent["X-Atlassian-Token"] == "no-check"
+    assert sent["User-Agent"] == f"django-jira-connect/{__version__}"
+    assert sent["Accept"] == "application/json"
+    assert seen == [f"Bearer {connection.access_token}"]
+
+
+def redirecting() -> httpx.MockTransport:
+    """Jira and another host, each sending ``/moved`` on to ``/here``; a stale token gets a
+    401."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization") == "Bearer stale":
+            return httpx.Response(401)
+        if request.url.path.endswith("/moved"):
+            return httpx.Response(302, headers={"Location": str(request.url.join("here"))})
+        return httpx.Response(200, json={"url": str(request.url)})
+
+    return httpx.MockTransport(answer)
+
+
+async def test_a_call_to_another_host_keeps_its_arguments(connection) -> None:
+    session = AsyncJiraSession(connection, transport=redirecting())
+    async with session:
+        response = await session.get("https://other.example.com/moved", follow_redirects=True)
+    assert response.status_code == 200
+    assert response.json()["url"] == "https://other.example.com/here"
+
+
+async def test_the_retry_after_a_refresh_keeps_the_calls_arguments(connection, jira) -> None:
+    await JiraConnection.objects.filter(pk=connection.pk).aupdate(access_token="stale")
+    mine = await JiraConnection.objects.select_related("link").aget(pk=connection.pk)
+    session = AsyncJiraSession(mine, transport=redirecting())
+    async with session:
+        response = await session.get("rest/api/2/moved", follow_redirects=True)
+    assert refreshes(jira) == 1
+    assert response.status_code == 200
+    assert response.json()["url"] == f"{connection.link.base_url}/rest/api/2/here"
+
+
+async def test_a_503_without_retry_after_is_answered_at_once(connection, waits) -> None:
+    """Only a 503 with Retry-After asks the caller to slow down; a plain one is Jira's answer."""
+    transport, seen = answering(httpx.Response(503))
+    session = AsyncJiraSession(connection, transport=transport)
+    async with session:
+        assert (await session.get(ISSUE)).status_code == 503
+    assert len(seen) == 1
+    assert waits == []
+
+
+async def test_a_rate_limited_call_is_logged_and_signalled(connection, jira, waits, caplog) -> None:
+    limit(jira, capacity=1, rate_limit_retry_after_zero=True, rate_limit_interval=2)
+    received: list[dict[str, object]] = []
+    signals.rate_limited.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="arl")
+    caplog.set_level(logging.WARNING, logger=ratelimit.LOGGER_NAME)
+    try:
+        async with await (await fetched(connection.pk)).asession() as session:
+            for _ in range(2):
+                assert (await session.get(ISSUE + "?fields=summary")).status_code == 200
+    finally:
+        signals.rate_limited.disconnect(dispatch_uid="arl")
+    [warning] = [r for r in caplog.records if r.name == ratelimit.LOGGER_NAME]
+    message = warning.getMessage()
+    assert f"connection {connection.pk}: HTTP 429 to GET " in message
+    assert "/rest/api/2/issue/ACME-1 " in message
+    assert "fields=summary" not in message
+    [sent] = received
+    assert sent["status_code"] == 429
