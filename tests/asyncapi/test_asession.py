@@ -800,3 +800,26 @@ async def test_a_rate_limited_call_is_logged_and_signalled(connection, jira, wai
     assert "fields=summary" not in message
     [sent] = received
     assert sent["status_code"] == 429
+
+
+async def test_the_bearer_stays_off_another_port_of_jiras_host(connection) -> None:
+    """The simulator listens on a port of its own: the same host on another port is not Jira."""
+    transport, seen = answering()
+    session = AsyncJiraSession(connection, transport=transport)
+    base = httpx.URL(connection.link.base_url)
+    async with session:
+        await session.get(str(base.copy_with(port=base.port + 1)))
+        await session.get(MYSELF)
+    assert seen == ["", f"Bearer {connection.access_token}"]
+
+
+async def test_a_token_without_a_known_expiry_is_used_until_jira_rejects_it(
+    connection, jira
+) -> None:
+    await JiraConnection.objects.filter(pk=connection.pk).aupdate(expires_at=None)
+    async with await (await fetched(connection.pk)).asession() as session:
+        assert (await session.get(MYSELF)).status_code == 200
+        assert refreshes(jira) == 0
+        jira.expire_access_tokens()
+        assert (await session.get(MYSELF)).status_code == 200
+    assert refreshes(jira) == 1
