@@ -829,3 +829,21 @@ async def test_a_token_without_a_known_expiry_is_used_until_jira_rejects_it(
         jira.expire_access_tokens()
         assert (await session.get(MYSELF)).status_code == 200
     assert refreshes(jira) == 1
+
+
+async def test_one_rejection_per_call_may_lead_to_a_refresh_even_across_a_rate_limit(
+    connection, jira, waits
+) -> None:
+    """401, then (with another worker's token) a rate limit, then 401 again: the call ends
+    with Jira's 401 rather than a second go at the token."""
+    transport, seen = answering(
+        httpx.Response(401), httpx.Response(429, headers={"Retry-After": "1"}), httpx.Response(401)
+    )
+    async with await (await fetched(connection.pk)).asession() as opened:
+        session = AsyncJiraSession(opened.connection, transport=transport)
+    await (await fetched(connection.pk)).arefresh()  # another worker rotates the pair
+    async with session:
+        assert (await session.get(ISSUE)).status_code == 401
+    assert len(seen) == 3
+    assert waits == [1.0]
+    assert refreshes(jira) == 1  # the other worker's
