@@ -847,3 +847,16 @@ async def test_one_rejection_per_call_may_lead_to_a_refresh_even_across_a_rate_l
     assert len(seen) == 3
     assert waits == [1.0]
     assert refreshes(jira) == 1  # the other worker's
+
+
+async def test_a_request_sent_to_jira_then_elsewhere_leaves_the_bearer_behind(connection) -> None:
+    """``send()`` puts the bearer on the caller's request object; sending that object on to
+    another host (a mirror, a retry queue) must not take the token along."""
+    transport, seen = answering()
+    session = AsyncJiraSession(connection, transport=transport)
+    async with session:
+        request = session.build_request("GET", MYSELF)
+        await session.send(request)
+        request.url = httpx.URL("https://mirror.example.com/rest/api/2/myself")
+        await session.send(request)
+    assert seen == [f"Bearer {connection.access_token}", ""]
