@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -860,3 +861,30 @@ async def test_a_request_sent_to_jira_then_elsewhere_leaves_the_bearer_behind(co
         request.url = httpx.URL("https://mirror.example.com/rest/api/2/myself")
         await session.send(request)
     assert seen == [f"Bearer {connection.access_token}", ""]
+
+
+# --- what a failed token call says ----------------------------------------------------------------
+
+
+async def test_a_token_call_jira_hangs_up_on_says_where_and_how(connection, jira) -> None:
+    await sync_to_async(expire)(connection)
+    jira.inject("token", "reset")
+    with pytest.raises(JiraUnavailable) as info:
+        await (await fetched(connection.pk)).arefresh()
+    assert str(info.value) == (
+        f"Could not send the token request to Jira at http://127.0.0.1:{jira.port}: "
+        "RemoteProtocolError."
+    )
+
+
+async def test_a_token_call_that_cannot_connect_names_jiras_origin(connection, jira) -> None:
+    """The origin as a person would write it: no port when it is the scheme's default."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 80)) == 0:
+            pytest.skip("something listens on port 80 here")
+    await JiraLink.objects.filter(pk=connection.link_id).aupdate(
+        base_url="http://127.0.0.1:80/jira"
+    )
+    with pytest.raises(JiraUnavailable) as info:
+        await (await fetched(connection.pk)).arefresh()
+    assert str(info.value) == "Could not connect to Jira at http://127.0.0.1: ConnectError."
