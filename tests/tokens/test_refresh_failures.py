@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
+from django.db import connection as db
+from django.db import connections
 
-from jira_connect import signals
+from jira_connect import oauth, signals
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.tokens.conftest import expire
@@ -117,3 +120,54 @@ def test_a_grant_another_worker_found_revoked_is_not_refreshed(connection, jira)
     assert info.value.reconnect_url == "/jira/acme/connect/"
     assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
     assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+class Unexpected(Exception):
+    """Something no refresh outcome covers (a bug, a signal's KeyboardInterrupt)."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_error_in_the_token_call_leaves_nothing_locked(
+    connection, jira, monkeypatch
+) -> None:
+    """The caller gets the error itself, and the next refresh, from any thread, goes ahead."""
+    expire(connection)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise Unexpected("boom")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(oauth, "refresh", explode)
+        with pytest.raises(Unexpected, match="boom"):
+            connection.refresh()
+    assert not db.in_atomic_block  # the engine's transaction ended with the flight
+    done: list[str] = []
+
+    def refresh_elsewhere() -> None:
+        try:
+            JiraConnection.objects.select_related("link").get().refresh()
+            done.append("refreshed")
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=refresh_elsewhere)
+    worker.start()
+    worker.join(timeout=60)
+    assert done == ["refreshed"]
+    assert jira.is_valid_refresh_token(JiraConnection.objects.get().refresh_token)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_a_failure_is_stored_in_the_connections_own_database(connection, jira) -> None:
+    """A connection read from another database (no router): the failure is written there."""
+    connection.user.save(using="other")
+    connection.link.save(using="other")
+    connection.save(using="other")
+    JiraConnection.objects.using("default").all().delete()
+    mine = JiraConnection.objects.using("other").select_related("link").get()
+    jira.revoke(user="alice")
+    with pytest.raises(ReauthorizationRequired):
+        mine.refresh()
+    stored = JiraConnection.objects.using("other").get()
+    assert stored.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert stored.last_failure_kind == "reauth"
