@@ -780,13 +780,20 @@ async def test_the_retry_after_a_refresh_keeps_the_calls_arguments(connection, j
 
 
 async def test_a_503_without_retry_after_is_answered_at_once(connection, waits) -> None:
-    """Only a 503 with Retry-After asks the caller to slow down; a plain one is Jira's answer."""
+    """Only a 503 with Retry-After asks the caller to slow down; a plain one is Jira's answer,
+    and no rate limit to warn or signal about."""
     transport, seen = answering(httpx.Response(503))
+    received: list[dict[str, object]] = []
+    signals.rate_limited.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="a503")
     session = AsyncJiraSession(connection, transport=transport)
-    async with session:
-        assert (await session.get(ISSUE)).status_code == 503
+    try:
+        async with session:
+            assert (await session.get(ISSUE)).status_code == 503
+    finally:
+        signals.rate_limited.disconnect(dispatch_uid="a503")
     assert len(seen) == 1
     assert waits == []
+    assert received == []
 
 
 async def test_a_rate_limited_call_is_logged_and_signalled(connection, jira, waits, caplog) -> None:
