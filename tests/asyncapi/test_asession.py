@@ -821,6 +821,7 @@ async def test_the_bearer_stays_off_another_port_of_jiras_host(connection) -> No
     transport, seen = answering()
     session = AsyncJiraSession(connection, transport=transport)
     base = httpx.URL(connection.link.base_url)
+    assert base.port is not None
     async with session:
         await session.get(str(base.copy_with(port=base.port + 1)))
         await session.get(MYSELF)
