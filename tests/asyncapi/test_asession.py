@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from cryptography.fernet import Fernet
 from django.test import override_settings
 from django.utils import timezone
 
-from jira_connect import __version__, asession, ratelimit, signals
+from jira_connect import __version__, arefreshing, asession, ratelimit, signals
 from jira_connect.asession import AsyncJiraSession
 from jira_connect.exceptions import (
     JiraConnectConfigurationError,
@@ -30,9 +32,11 @@ from jira_connect.exceptions import (
     SyncSessionInAsyncContext,
 )
 from jira_connect.models import JiraConnection, JiraLink
+from jira_connect.oauth import DEFAULT_MAX_RESPONSE_BYTES
 from tests.conftest import jira_connect_settings
 from tests.ratelimit.conftest import api_records, limit
 from tests.tokens.conftest import expire
+from tests.tokens.gateway import Reply
 from tests.tokens.test_tls import read_pem
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
@@ -896,3 +900,80 @@ async def test_a_token_call_that_cannot_connect_names_jiras_origin(connection, j
     with pytest.raises(JiraUnavailable) as info:
         await (await fetched(connection.pk)).arefresh()
     assert str(info.value) == "Could not connect to Jira at http://127.0.0.1: ConnectError."
+
+
+# --- the async refresh engine ----------------------------------------------------------------------
+
+
+def token_answer(size: int) -> Reply:
+    """A token answer of exactly ``size`` bytes (JSON, then spaces), as a gateway might send."""
+    body = json.dumps(
+        {
+            "access_token": "gateway-access",
+            "refresh_token": "gateway-refresh",
+            "token_type": "bearer",
+            "expires_in": 3600,
+            "scope": "WRITE",
+        }
+    ).encode()
+    return Reply(200, body + b" " * (size - len(body)), (("Content-Type", "application/json"),))
+
+
+async def test_a_token_answer_up_to_the_limit_is_read_whole(proxied, gateway, jira) -> None:
+    """1 MiB arrives in many chunks: every one of them counts, and exactly the limit is fine."""
+    gateway.replies.append(token_answer(DEFAULT_MAX_RESPONSE_BYTES))
+    await (await fetched(proxied.pk)).arefresh()
+    row = await stored()
+    assert (row.access_token, row.refresh_token) == ("gateway-access", "gateway-refresh")
+
+
+async def test_a_token_answer_over_the_limit_is_refused(proxied, gateway, jira) -> None:
+    gateway.replies.append(token_answer(DEFAULT_MAX_RESPONSE_BYTES + 1))
+    with pytest.raises(JiraUnavailable) as info:
+        await (await fetched(proxied.pk)).arefresh()
+    assert str(info.value) == (
+        f"Jira's answer to the token request is larger than {DEFAULT_MAX_RESPONSE_BYTES} bytes "
+        f"(HTTP 200): is something other than Jira answering at {gateway.base_url}?"
+    )
+    assert info.value.status_code == 200
+    assert (await stored()).refresh_token == proxied.refresh_token
+
+
+async def test_an_expired_token_another_worker_renewed_costs_no_refresh(connection, jira) -> None:
+    await sync_to_async(expire)(connection)
+    async with await (await fetched(connection.pk)).asession() as session:
+        await (await fetched(connection.pk)).arefresh()  # another worker, meanwhile
+        assert (await session.get(MYSELF)).status_code == 200
+        assert session.connection.access_token == (await stored()).access_token
+    assert refreshes(jira) == 1
+
+
+async def test_the_refresh_runs_in_a_thread_named_for_it(connection) -> None:
+    """Log records and thread dumps say which thread is the refresh's (signals are sent there)."""
+    names: list[str] = []
+    signals.token_refreshed.connect(
+        lambda **kw: names.append(threading.current_thread().name), weak=False, dispatch_uid="tn"
+    )
+    try:
+        await (await fetched(connection.pk)).arefresh()
+    finally:
+        signals.token_refreshed.disconnect(dispatch_uid="tn")
+    [name] = names
+    assert name.startswith("jira-connect-refresh_")
+
+
+async def test_refreshing_a_connection_deleted_meanwhile_says_so(connection, jira) -> None:
+    mine = await fetched(connection.pk)
+    await JiraConnection.objects.filter(pk=connection.pk).adelete()
+    with pytest.raises(JiraConnection.DoesNotExist):
+        await mine.arefresh()
+    assert refreshes(jira) == 0
+
+
+async def test_the_coroutines_locks_go_when_their_refreshes_end(connection, jira) -> None:
+    """One lock per connection while coroutines wait for its refresh, none after."""
+    await sync_to_async(expire)(connection)
+    mines = [await fetched(connection.pk) for _ in range(4)]
+    await asyncio.gather(*(arefreshing.arefresh_connection(mine) for mine in mines))
+    assert refreshes(jira) == 1
+    assert len(arefreshing._locks) == 0
