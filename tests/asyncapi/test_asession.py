@@ -17,6 +17,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from cryptography.fernet import Fernet
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -977,3 +978,33 @@ async def test_the_coroutines_locks_go_when_their_refreshes_end(connection, jira
     await asyncio.gather(*(arefreshing.arefresh_connection(mine) for mine in mines))
     assert refreshes(jira) == 1
     assert len(arefreshing._locks) == 0
+
+
+async def test_an_unexpected_error_in_the_async_token_call_leaves_nothing_locked(
+    connection, jira, monkeypatch
+) -> None:
+    """The caller gets the error itself; the flight's locks and transaction end with it, so the
+    next refresh, async or from a thread, goes ahead."""
+
+    class Unexpected(Exception):
+        pass
+
+    async def explode(*args: object, **kwargs: object) -> None:
+        raise Unexpected("boom")
+
+    await sync_to_async(expire)(connection)
+    with monkeypatch.context() as patched:
+        patched.setattr(arefreshing, "_refresh", explode)
+        with pytest.raises(Unexpected, match="boom"):
+            await (await fetched(connection.pk)).arefresh()
+    await asyncio.wait_for((await fetched(connection.pk)).arefresh(), timeout=60)
+
+    def refresh_in_a_thread() -> None:
+        try:
+            JiraConnection.objects.select_related("link").get().refresh()
+        finally:
+            connections.close_all()
+
+    await asyncio.wait_for(asyncio.to_thread(refresh_in_a_thread), timeout=60)
+    assert refreshes(jira) == 2
+    assert jira.is_valid_refresh_token((await stored()).refresh_token)
