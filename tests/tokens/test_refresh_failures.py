@@ -171,3 +171,25 @@ def test_a_failure_is_stored_in_the_connections_own_database(connection, jira) -
     stored = JiraConnection.objects.using("other").get()
     assert stored.status == JiraConnection.Status.REAUTH_REQUIRED
     assert stored.last_failure_kind == "reauth"
+
+
+def test_refused_client_credentials_wait_for_the_link_to_change(connection, jira) -> None:
+    """Jira refused the link's client credentials: asking again with the same ones cannot help,
+    so callers get the stored refusal until staff change the link."""
+    expire(connection)
+    jira.inject("token", "invalid_client")
+    with pytest.raises(OAuthError):
+        connection.refresh()
+    stored = JiraConnection.objects.get()
+    assert stored.last_failure_kind == "credentials"
+    with pytest.raises(OAuthError) as again:
+        connection.refresh()
+    assert again.value.error == "invalid_client"
+    assert again.value.description == (
+        f"Jira refused the link's client credentials ({stored.last_error}); fix the link in the "
+        "admin."
+    )
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    connection.link.save()  # staff fix the link in the admin
+    connection.refresh()
+    assert jira.token_requests(grant_type="refresh_token") == 2
