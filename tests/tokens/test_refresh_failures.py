@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection as db
 from django.db import connections
+from django.utils import timezone
 
 from jira_connect import oauth, signals
+from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.tokens.conftest import expire
@@ -193,3 +196,21 @@ def test_refused_client_credentials_wait_for_the_link_to_change(connection, jira
     connection.link.save()  # staff fix the link in the admin
     connection.refresh()
     assert jira.token_requests(grant_type="refresh_token") == 2
+
+
+def test_a_failure_stored_without_a_kind_also_waits_out_the_cool_down(connection, jira) -> None:
+    """A row whose failure predates failure kinds: treated as transient, not asked again yet."""
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=5),
+        last_error="Jira was down",
+        last_error_at=timezone.now(),
+        last_failure_kind="",
+    )
+    stored = JiraConnection.objects.select_related("link").get()
+    with pytest.raises(JiraUnavailable) as info:
+        stored.refresh()
+    retry_after = app_settings.REFRESH_RETRY_AFTER
+    assert str(info.value) == (
+        f"Jira failed moments ago (Jira was down); trying again after {retry_after} seconds."
+    )
+    assert jira.token_requests(grant_type="refresh_token") == 0
