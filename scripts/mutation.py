@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "mutation" / "targets.toml"
 EQUIVALENT = ROOT / "mutation" / "equivalent.txt"
 WORK = ROOT / ".mutation"
+TIMEOUT_CONSTANT = 5  # seconds; see prepare()
 CLASS_SEPARATOR = "ǁ"  # how mutmut joins a class and its method in a mutant's name
 
 # mutmut's exit codes per mutant (mutmut/stats.py): a failing test or a timeout kills it.
@@ -44,6 +45,8 @@ class Target:
     paths: list[str]
     tests: list[str]
     functions: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    database: str = "any"
 
     @property
     def workdir(self) -> Path:
@@ -59,18 +62,18 @@ class Target:
             module = self.module(path)
             if not self.functions:
                 patterns.append(f"{module}.*")
-            for function in self.functions:
-                owner, _, method = function.rpartition(".")
-                mangled = (
-                    f"x{CLASS_SEPARATOR}{owner}{CLASS_SEPARATOR}{method}"
-                    if owner
-                    else f"x_{function}"
-                )
-                patterns.append(f"{module}.{mangled}__mutmut_*")
+            patterns += [f"{module}.{_mangled(function)}__mutmut_*" for function in self.functions]
         return patterns
 
     def counts(self, mutant: str) -> bool:
-        return any(fnmatch.fnmatchcase(mutant, pattern) for pattern in self.globs())
+        excluded = [
+            f"{self.module(path)}.{_mangled(function)}__mutmut_*"
+            for path in self.paths
+            for function in self.exclude
+        ]
+        return any(fnmatch.fnmatchcase(mutant, pattern) for pattern in self.globs()) and not any(
+            fnmatch.fnmatchcase(mutant, pattern) for pattern in excluded
+        )
 
     def results(self) -> dict[str, int | None]:
         """Exit code of every counted mutant of the last run (None: not checked)."""
@@ -82,6 +85,14 @@ class Target:
             codes = json.loads(meta.read_text())["exit_code_by_key"]
             found.update({key: code for key, code in codes.items() if self.counts(key)})
         return found
+
+
+def _mangled(function: str) -> str:
+    """mutmut's name for ``function`` (``Class.method`` for a method)."""
+    owner, _, method = function.rpartition(".")
+    if owner:
+        return f"x{CLASS_SEPARATOR}{owner}{CLASS_SEPARATOR}{method}"
+    return f"x_{function}"
 
 
 def load_targets() -> dict[str, Target]:
@@ -124,6 +135,15 @@ def prepare(target: Target) -> None:
         "    -p",
         "    no:cacheprovider",
         "use_git_change_detection = false",
+        # A mutant times out after (its tests' time + this) x 15 seconds. mutmut's default of
+        # 1 s is shorter than a forked pytest's own start on a loaded machine: mutants whose
+        # tests take a fraction of a second then "time out" (and count as killed) for nothing.
+        f"timeout_constant = {TIMEOUT_CONSTANT}",
+        # Fork each mutant's run from a server process that has imported the tests but run
+        # none: forked from mutmut's own process, which ran the suite for its stats, a worker
+        # inherits asgiref's sync_to_async executor without its thread, and every async test
+        # hangs until the timeout (a mutant "killed" by a hang in the harness).
+        "process_isolation = forkserver",
     ]
     setup_cfg = (ROOT / "setup.cfg").read_text()
     (target.workdir / "setup.cfg").write_text(setup_cfg + "\n" + "\n".join(lines) + "\n")
@@ -136,6 +156,14 @@ def run(
     equivalent: dict[str, str],
     only: list[str] | None = None,
 ) -> float:
+    if target.database == "server":
+        url = os.environ.get("DATABASE_URL", "")
+        if not url.startswith(("postgres", "mysql", "mariadb")):
+            sys.exit(
+                f"{target.name}: its code runs only on a database server: set DATABASE_URL to "
+                "a PostgreSQL or MariaDB database (docs/contributing.md)"
+            )
+        jobs = 1  # parallel workers would share (and drop) one test database
     prepare(target)
     names = [name for name in only if target.counts(name)] if only else target.globs()
     if survivors_only:
@@ -233,6 +261,10 @@ def main() -> int:
     if args.list:
         for target in targets.values():
             print(f"{target.name}: {' '.join(target.paths)} <- {' '.join(target.tests)}")
+            if target.exclude:
+                print(f"    not counted here: {', '.join(target.exclude)}")
+            if target.database == "server":
+                print("    needs DATABASE_URL of PostgreSQL or MariaDB; runs one mutant at a time")
         return 0
     if args.show:
         show(targets, args.show)

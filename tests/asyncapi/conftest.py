@@ -11,6 +11,8 @@ from django.db import connections
 
 from tests.flow.conftest import browser, jira, link, user  # noqa: F401
 from tests.tokens.conftest import connection, expire, grant  # noqa: F401
+from tests.tokens.test_session_edges import gateway, linked, proxied  # noqa: F401
+from tests.tokens.test_tls import make_connection, private_jira, unrelated_ca  # noqa: F401
 
 
 @pytest.fixture

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import timedelta
 
 import pytest
+from django.db import connection as db
+from django.db import connections
+from django.utils import timezone
 
-from jira_connect import signals
+from jira_connect import oauth, signals
+from jira_connect.conf import app_settings
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.tokens.conftest import expire
@@ -116,4 +122,95 @@ def test_a_grant_another_worker_found_revoked_is_not_refreshed(connection, jira)
     assert info.value.connection.pk == connection.pk
     assert info.value.reconnect_url == "/jira/acme/connect/"
     assert connection.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+class Unexpected(Exception):
+    """Something no refresh outcome covers (a bug, a signal's KeyboardInterrupt)."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_error_in_the_token_call_leaves_nothing_locked(
+    connection, jira, monkeypatch
+) -> None:
+    """The caller gets the error itself, and the next refresh, from any thread, goes ahead."""
+    expire(connection)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise Unexpected("boom")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(oauth, "refresh", explode)
+        with pytest.raises(Unexpected, match="boom"):
+            connection.refresh()
+    assert not db.in_atomic_block  # the engine's transaction ended with the flight
+    done: list[str] = []
+
+    def refresh_elsewhere() -> None:
+        try:
+            JiraConnection.objects.select_related("link").get().refresh()
+            done.append("refreshed")
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=refresh_elsewhere)
+    worker.start()
+    worker.join(timeout=60)
+    assert done == ["refreshed"]
+    assert jira.is_valid_refresh_token(JiraConnection.objects.get().refresh_token)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_a_failure_is_stored_in_the_connections_own_database(connection, jira) -> None:
+    """A connection read from another database (no router): the failure is written there."""
+    connection.user.save(using="other")
+    connection.link.save(using="other")
+    connection.save(using="other")
+    JiraConnection.objects.using("default").all().delete()
+    mine = JiraConnection.objects.using("other").select_related("link").get()
+    jira.revoke(user="alice")
+    with pytest.raises(ReauthorizationRequired):
+        mine.refresh()
+    stored = JiraConnection.objects.using("other").get()
+    assert stored.status == JiraConnection.Status.REAUTH_REQUIRED
+    assert stored.last_failure_kind == "reauth"
+
+
+def test_refused_client_credentials_wait_for_the_link_to_change(connection, jira) -> None:
+    """Jira refused the link's client credentials: asking again with the same ones cannot help,
+    so callers get the stored refusal until staff change the link."""
+    expire(connection)
+    jira.inject("token", "invalid_client")
+    with pytest.raises(OAuthError):
+        connection.refresh()
+    stored = JiraConnection.objects.get()
+    assert stored.last_failure_kind == "credentials"
+    with pytest.raises(OAuthError) as again:
+        connection.refresh()
+    assert again.value.error == "invalid_client"
+    assert again.value.description == (
+        f"Jira refused the link's client credentials ({stored.last_error}); fix the link in the "
+        "admin."
+    )
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    connection.link.save()  # staff fix the link in the admin
+    connection.refresh()
+    assert jira.token_requests(grant_type="refresh_token") == 2
+
+
+def test_a_failure_stored_without_a_kind_also_waits_out_the_cool_down(connection, jira) -> None:
+    """A row whose failure predates failure kinds: treated as transient, not asked again yet."""
+    JiraConnection.objects.filter(pk=connection.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=5),
+        last_error="Jira was down",
+        last_error_at=timezone.now(),
+        last_failure_kind="",
+    )
+    stored = JiraConnection.objects.select_related("link").get()
+    with pytest.raises(JiraUnavailable) as info:
+        stored.refresh()
+    retry_after = app_settings.REFRESH_RETRY_AFTER
+    assert str(info.value) == (
+        f"Jira failed moments ago (Jira was down); trying again after {retry_after} seconds."
+    )
     assert jira.token_requests(grant_type="refresh_token") == 0

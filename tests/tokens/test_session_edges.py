@@ -14,7 +14,7 @@ import requests
 from django.test import override_settings
 
 from jira_connect import __version__
-from jira_connect.exceptions import ReauthorizationRequired
+from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.conftest import jira_connect_settings
 from tests.tokens.conftest import expire, granted
@@ -439,3 +439,38 @@ def test_positional_arguments_reach_requests(proxied, gateway, elsewhere) -> Non
 def test_a_url_given_as_bytes_works(connection) -> None:
     response = connection.session().get(b"rest/api/2/myself")
     assert response.json()["name"] == "alice"
+
+
+# -- a refresh refused with an OAuth error ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        ("temporarily_unavailable", "transient"),
+        ("server_error", "transient"),
+        ("invalid_scope", "configuration"),
+        ("invalid_request", "configuration"),
+    ],
+)
+def test_jiras_oauth_error_decides_whether_trying_again_can_help(
+    proxied, gateway, jira, error, kind
+) -> None:
+    """An OAuth error in Jira's (or its gateway's) answer to a refresh: a transient one waits
+    out the cool-down; one that names the request needs a person, so it is not held back."""
+    expire(proxied)
+    gateway.replies.append(
+        Reply(400, json.dumps({"error": error}).encode(), (("Content-Type", "application/json"),))
+    )
+    with pytest.raises(OAuthError):
+        proxied.refresh()
+    stored = JiraConnection.objects.get()
+    assert stored.status == JiraConnection.Status.ACTIVE
+    assert stored.last_failure_kind == kind
+    if kind == "transient":
+        with pytest.raises(JiraUnavailable, match="moments ago"):
+            proxied.refresh()
+        assert jira.token_requests(grant_type="refresh_token") == 0
+    else:
+        proxied.refresh()  # asked again at once, and Jira (no longer the gateway) answers
+        assert jira.token_requests(grant_type="refresh_token") == 1
