@@ -455,11 +455,13 @@ def _restore_lost_pair(current: JiraConnection, key: tuple[str, int]) -> None:
     current.expires_at = pair.expires_at
     current.scope = pair.scope
     current.last_refreshed_at = pair.refreshed_at
+    using = current._state.db
     current.save(
-        using=current._state.db,
+        using=using,
         update_fields=["access_token", "refresh_token", "expires_at", "scope", "last_refreshed_at"],
     )
-    _journal.settled(key, pair)
+    # Kept until the restore commits: a rollback of this transaction too must not lose it.
+    transaction.on_commit(lambda: _journal.settled(key, pair), using=using)
     logger.warning(
         "Put back the Jira tokens of connection %s that a rolled-back transaction had discarded",
         current.pk,

@@ -125,6 +125,22 @@ def test_a_rollback_inside_the_tests_own_transaction_keeps_the_chain(
     assert jira.token_requests("refresh_token") == 2
 
 
+@uncommitted
+def test_a_put_back_pair_survives_a_second_rollback(jira, expired) -> None:
+    """The pair a rollback discarded is put back by the next flight in this process; if that
+    flight's transaction is rolled back too, the pair must still be there to put back."""
+    from jira_connect import refreshing
+
+    with pytest.raises(Rollback):
+        refresh_then_fail(expired)
+    with pytest.raises(Rollback), transaction.atomic():
+        # Puts the pair back (nothing is due after that), then the caller fails again.
+        assert refreshing.refresh_if_due(stored(expired), within=0) is False
+        raise Rollback
+    assert jira.token_requests("refresh_token") == 1
+    assert_chain_intact(jira, expired)
+
+
 @committed
 def test_the_row_lock_ends_with_the_refresh(jira, expired) -> None:
     """Inside the caller's transaction, other workers can refresh as soon as ours is done."""
