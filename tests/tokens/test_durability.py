@@ -131,12 +131,16 @@ def test_a_put_back_pair_survives_a_second_rollback(jira, expired) -> None:
     flight's transaction is rolled back too, the pair must still be there to put back."""
     from jira_connect import refreshing
 
+    def put_back_then_fail() -> None:
+        with transaction.atomic():
+            # Puts the pair back (nothing is due after that), then the caller fails again.
+            assert refreshing.refresh_if_due(stored(expired), within=0) is False
+            raise Rollback
+
     with pytest.raises(Rollback):
         refresh_then_fail(expired)
-    with pytest.raises(Rollback), transaction.atomic():
-        # Puts the pair back (nothing is due after that), then the caller fails again.
-        assert refreshing.refresh_if_due(stored(expired), within=0) is False
-        raise Rollback
+    with pytest.raises(Rollback):
+        put_back_then_fail()
     assert jira.token_requests("refresh_token") == 1
     assert_chain_intact(jira, expired)
 
