@@ -23,6 +23,7 @@ could plant a certificate at.
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -38,6 +39,7 @@ from jira_connect.validators import validate_base_url
 
 if TYPE_CHECKING:
     from requests import PreparedRequest, Response, Session
+    from requests.adapters import _HostParams, _PoolKwargs
 
     from jira_connect.models import JiraLink
 
@@ -91,7 +93,29 @@ class LinkTLSAdapter(HTTPAdapter):
 
     def __init__(self, verify: Verify, **kwargs: Any) -> None:
         self._link_verify = verify
+        #: Whether a CA bundle path (``REQUESTS_CA_BUNDLE``, a call's ``verify=``) is a
+        #: directory, asked once per path: requests asks the file system on every call.
+        self._ca_is_dir: dict[str, bool] = {}
         super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[_HostParams, _PoolKwargs]:
+        """requests' own pool key (requests 2.32 and later call this), with a CA bundle path
+        looked up once: the same ``ca_certs`` or ``ca_cert_dir`` as requests would set."""
+        if not isinstance(verify, str):
+            return super().build_connection_pool_key_attributes(request, verify, cert)
+        is_dir = self._ca_is_dir.get(verify)
+        if is_dir is None:
+            if len(self._ca_is_dir) >= 16:
+                self._ca_is_dir.clear()
+            is_dir = self._ca_is_dir[verify] = os.path.isdir(verify)
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, True, cert)
+        if is_dir:
+            pool_kwargs["ca_cert_dir"] = verify
+        else:
+            pool_kwargs["ca_certs"] = verify
+        return host_params, pool_kwargs
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if isinstance(self._link_verify, ssl.SSLContext):

@@ -181,6 +181,29 @@ def test_a_ca_bundle_from_the_environment_verifies_a_link_without_its_own(
     assert connection.session().get("rest/api/2/myself").status_code == 200
 
 
+def test_a_ca_directory_from_the_environment_verifies_too(
+    clean_environment, tls_jira, user_factory, tmp_path
+) -> None:
+    """``REQUESTS_CA_BUNDLE`` may name a hashed directory (``openssl rehash``), as requests
+    allows: it is told apart from a file once per session, and still used for every call."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs openssl to hash a CA directory")
+    shutil.copy(tls_jira.ca_cert_path, tmp_path / "jira-ca.pem")
+    subprocess.run([openssl, "rehash", str(tmp_path)], check=True)  # noqa: S603
+    connection = connected(tls_jira, user_factory)
+    clean_environment.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
+    session = connection.session()
+    assert [session.get("rest/api/2/myself").status_code for _ in range(2)] == [200, 200]
+    (tmp_path / "empty").mkdir()
+    clean_environment.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "empty"))
+    with pytest.raises(requests.exceptions.SSLError):  # a new session reads the environment
+        connection.session().get("rest/api/2/myself")
+
+
 def test_the_links_own_ca_bundle_wins_over_the_environments(
     clean_environment, tls_jira, user_factory
 ) -> None:
