@@ -193,7 +193,7 @@ def test_a_ca_directory_from_the_environment_verifies_too(
     if openssl is None:
         pytest.skip("needs openssl to hash a CA directory")
     shutil.copy(tls_jira.ca_cert_path, tmp_path / "jira-ca.pem")
-    subprocess.run([openssl, "rehash", str(tmp_path)], check=True)  # noqa: S603
+    subprocess.run([openssl, "rehash", str(tmp_path)], check=True)
     connection = connected(tls_jira, user_factory)
     clean_environment.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
     session = connection.session()
