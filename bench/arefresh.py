@@ -132,14 +132,15 @@ def run(jira: SimulatedJira, *, quick: bool) -> Result:
         "DESIGN §5 sets no speed target for the async path against the sync one: the figures "
         "say what `--async` changes. Both paths hold one database connection per refresh under "
         "way (the row lock must be held across the token call on either path), so the bound on "
-        "refreshes at once is the same resource on both; the async path saves the threads' "
-        "token calls (one event loop; each coroutine's client keeps its connection to Jira "
-        "open) but adds a hand-over between the loop and a thread at each database step. "
+        "refreshes at once is the same resource on both. Both keep one connection to Jira open "
+        "per worker (a sync worker's session, a coroutine's client); the async path makes its "
+        "token calls on one event loop instead of in threads, but adds a hand-over between the "
+        "loop and a thread at each database step. "
         f"Everything here (the command, PostgreSQL, the simulated Jira) shares the same "
         f"{os.cpu_count()} CPUs.",
         rusage_note(all_runs),
-        "Not measured here: a Jira on another machine with real TLS (the async path's kept "
-        "connections save a TLS handshake per refresh that the sync path pays on new ones), "
-        "several copies of the command at once, and failing refreshes.",
+        "Not measured here: a Jira on another machine with real TLS (both paths keep their "
+        "connections, so each pays one handshake per worker), several copies of the command at "
+        "once, and failing refreshes.",
     ]
     return result
