@@ -40,7 +40,7 @@ from jira_connect.conf import app_settings
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.fields import require_readable
 from jira_connect.models import ConnectionStatus, JiraConnection, JiraLink
-from jira_connect.session import body_rewinder
+from jira_connect.session import body_rewinder, is_plain_path
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -87,6 +87,7 @@ class AsyncJiraSession(httpx.AsyncClient):
             base_url=base_url, verify=transport.tls_verify(link), headers=headers, **options
         )
         self._connection = connection
+        self._base = str(self.base_url)  # httpx's form of it, ending in "/"
         self._origin = _origin(httpx.URL(base_url))
         self._token_lock = asyncio.Lock()
         self._access_token: str = connection.access_token
@@ -103,7 +104,14 @@ class AsyncJiraSession(httpx.AsyncClient):
         return self._connection
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
-        """httpx's request, noting how to send a ``files=`` upload again (see ``_rewinder``)."""
+        """httpx's request, noting how to send a ``files=`` upload again (see ``_rewinder``).
+
+        A plain path is appended to the base URL here, as httpx's own merge would append it:
+        parsing it as a relative URL and merging it costs more than the rest of a call's own
+        work in the session (about 15 µs).
+        """
+        if isinstance(url, str) and is_plain_path(url):
+            url = self._base + url.lstrip("/")
         request = super().build_request(method, url, **kwargs)
         files = kwargs.get("files")
         if files:

@@ -149,7 +149,7 @@ class JiraSession(EnvironmentOnce):
         return for it, at a fraction of the cost; anything else goes through
         ``urljoin``.
         """
-        if self._appendable and not _NEEDS_URLJOIN.search(url):
+        if self._appendable and is_plain_path(url):
             return self._base_url + url.lstrip("/")
         if urlsplit(url).scheme:
             return url
@@ -280,6 +280,13 @@ def body_rewinder(kwargs: dict[str, Any]) -> Callable[[], None] | None:
 #: segments, ";" parameters, a fragment, empty segments, a trailing "?", or characters that
 #: urlsplit strips or removes. Such URLs go through urljoin.
 _NEEDS_URLJOIN = re.compile(r"[:.;\\#\x00-\x20\x7f]|//|\?$")
+
+
+def is_plain_path(url: str) -> bool:
+    """Whether ``url`` is a path (and query) that resolves against a base URL ending in "/" by
+    being appended to it: what ``urljoin`` and httpx's ``base_url`` merge both give it, at a
+    fraction of their cost. Both sessions use it for the paths callers pass."""
+    return not _NEEDS_URLJOIN.search(url)
 
 
 def _timestamp(moment: datetime | None) -> float | None:

@@ -620,6 +620,31 @@ async def test_the_session_names_its_connection_and_holds_no_token(connection) -
     assert connection.access_token not in shown
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "rest/api/2/myself",
+        "/rest/api/2/myself",
+        "rest/api/2/search?jql=project%20%3D%20ACME&maxResults=5",
+        "rest/api/2/search?jql=project = ACME",
+        "rest/api/2/issue/ACME-1?expand=renderedFields,names",
+        "rest/api/2/user?username=jos\u00e9",
+        "rest/api/2/../2/myself",
+        "rest/api/2/issue/ACME-1#comment",
+        "//evil.example/x",
+        "rest/api/2/myself?",
+        "",
+    ],
+)
+async def test_a_path_resolves_as_httpx_would_resolve_it(connection, path) -> None:
+    """The session appends plain paths to the base URL itself (httpx's merge is slow); the
+    result is the URL httpx's own ``base_url`` merge gives, whatever the path."""
+    async with await (await fetched(connection.pk)).asession() as session:
+        ours = session.build_request("GET", path).url
+    async with httpx.AsyncClient(base_url=connection.link.base_url.rstrip("/") + "/") as plain:
+        assert ours == plain.build_request("GET", path).url
+
+
 async def test_a_base_url_stored_with_a_trailing_slash_still_works(
     jira_simulator_factory, linked
 ) -> None:
