@@ -16,21 +16,16 @@ from typing import Any
 import pytest
 
 from jira_connect.models import JiraConnection, JiraLink
-from tests.tokens.gateway import Gateway
+from tests.tokens.gateway import ATTACH, NO_CHECK, REPORT, Gateway, Unseekable, in_front_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
-
-NO_CHECK = {"X-Atlassian-Token": "no-check"}
-REPORT = b"line one\r\nline two\r\n" + bytes(range(256)) * 4
-ATTACH = "rest/api/2/issue/ACME-1/attachments"
 
 
 @pytest.fixture
 def gateway(jira) -> Iterator[Gateway]:
     """A reverse proxy in front of the simulator, recording what Jira received."""
-    proxy = Gateway(upstream=f"http://127.0.0.1:{jira.port}").start()
-    yield proxy
-    proxy.stop()
+    with in_front_of(jira) as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -102,18 +97,7 @@ async def test_a_file_on_disk_is_sent_again_whole(proxied, gateway, jira, tmp_pa
     assert [REPORT in seen.body for seen in gateway.requests_to("/attachments")] == [True, True]
 
 
-class _Unseekable:
-    """A file-like object that can only be read: a socket's makefile(), a decompressor."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def read(self, size: int = -1) -> bytes:
-        data, self._data = self._data, b""
-        return data
-
-
-class _Counting(_Unseekable):
+class _Counting(Unseekable):
     """A reader that tells how much it has read but has no seek()."""
 
     def tell(self) -> int:
@@ -127,7 +111,7 @@ class _Forward(io.BytesIO):
         return False
 
 
-@pytest.mark.parametrize("reader", [_Unseekable, _Counting, _Forward])
+@pytest.mark.parametrize("reader", [Unseekable, _Counting, _Forward])
 async def test_a_one_shot_upload_is_not_sent_again_empty(proxied, gateway, jira, reader) -> None:
     jira.expire_access_tokens()
     async with await proxied.asession() as session:

@@ -12,6 +12,8 @@ import http.client
 import json
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -134,3 +136,31 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
             handler.rfile.readline()
     length = int(handler.headers.get("Content-Length") or 0)
     return handler.rfile.read(length) if length else b""
+
+
+#: An attachment upload as Jira takes it: the XSRF check off, and a body with CR LF and every
+#: byte value, so a replay that loses or re-encodes anything shows.
+NO_CHECK = {"X-Atlassian-Token": "no-check"}
+REPORT = b"line one\r\nline two\r\n" + bytes(range(256)) * 4
+ATTACH = "rest/api/2/issue/ACME-1/attachments"
+
+
+@contextmanager
+def in_front_of(jira: Any) -> Iterator[Gateway]:
+    """A gateway forwarding to the simulator ``jira``, recording what Jira received."""
+    proxy = Gateway(upstream=f"http://127.0.0.1:{jira.port}").start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+class Unseekable:
+    """A file-like object that can only be read: a socket's makefile(), a decompressor."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, b""
+        return data

@@ -18,21 +18,16 @@ from jira_connect.exceptions import JiraUnavailable, OAuthError, Reauthorization
 from jira_connect.models import JiraConnection
 from tests.conftest import jira_connect_settings
 from tests.tokens.conftest import expire, granted
-from tests.tokens.gateway import Gateway, Reply
+from tests.tokens.gateway import ATTACH, NO_CHECK, REPORT, Gateway, Reply, Unseekable, in_front_of
 
 pytestmark = pytest.mark.django_db
-
-NO_CHECK = {"X-Atlassian-Token": "no-check"}
-REPORT = b"line one\r\nline two\r\n" + bytes(range(256)) * 4
-ATTACH = "rest/api/2/issue/ACME-1/attachments"
 
 
 @pytest.fixture
 def gateway(jira) -> Iterator[Gateway]:
     """A reverse proxy in front of the simulator; links made with `linked` go through it."""
-    proxy = Gateway(upstream=f"http://127.0.0.1:{jira.port}").start()
-    yield proxy
-    proxy.stop()
+    with in_front_of(jira) as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -273,20 +268,9 @@ def test_an_upload_from_a_pipe_is_not_resent_half_read(proxied, gateway, jira) -
     assert session.get("rest/api/2/myself").status_code == 200  # the token is fresh now
 
 
-class _Unseekable:
-    """A file-like object that can only be read: a socket's makefile(), a decompressor."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def read(self, size: int = -1) -> bytes:
-        data, self._data = self._data, b""
-        return data
-
-
 def test_an_upload_that_cannot_be_rewound_is_not_resent(proxied, gateway, jira) -> None:
     jira.expire_access_tokens()
-    files = {"file": ("report.txt", _Unseekable(REPORT))}
+    files = {"file": ("report.txt", Unseekable(REPORT))}
     response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
     assert response.status_code == 401
     assert len(gateway.requests_to("/attachments")) == 1
@@ -305,7 +289,7 @@ def test_an_upload_streamed_from_a_download_is_not_resent(
     assert jira.token_requests(grant_type="refresh_token") == 1
 
 
-class _Counting(_Unseekable):
+class _Counting(Unseekable):
     """A reader that tells how much it has read but has no seek()."""
 
     def tell(self) -> int:
