@@ -122,8 +122,7 @@ class AsyncJiraSession(httpx.AsyncClient):
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         if _origin(request.url) != self._origin:
-            request.headers.pop("Authorization", None)
-            return await super().send(request, **kwargs)
+            return await super().send(request, **kwargs)  # the caller's headers, as given
         rewind = _rewinder(request)
         retries = 0
         may_refresh = True  # at most one 401-driven refresh per call
@@ -160,6 +159,14 @@ class AsyncJiraSession(httpx.AsyncClient):
             retries += 1
 
     async def _send(self, request: httpx.Request, token: str, **kwargs: Any) -> httpx.Response:
+        """Send ``request`` with the bearer token, then give it back its own ``Authorization``.
+
+        The bearer is on the request only while it is sent: a request object the caller
+        keeps (``response.request``, or one built for Jira and later sent elsewhere) never
+        carries the token off the link's origin, and the caller's own header to another host
+        is left alone, as in ``session()``.
+        """
+        own = request.headers.get("Authorization")
         request.headers["Authorization"] = f"Bearer {token}"
         try:
             return await super().send(request, **kwargs)
@@ -168,6 +175,11 @@ class AsyncJiraSession(httpx.AsyncClient):
             if tls is not None:
                 raise tls from None
             raise
+        finally:
+            if own is None:
+                del request.headers["Authorization"]
+            else:
+                request.headers["Authorization"] = own
 
     async def _fresh_token(self) -> str:
         if self._connection.status != ConnectionStatus.ACTIVE:

@@ -371,11 +371,11 @@ async def test_a_streamed_body_is_not_sent_again(connection, jira) -> None:
 async def test_the_bearer_never_leaves_the_origin(connection_factory) -> None:
     connection = await sync_to_async(connection_factory)()
     base = connection.link.base_url
-    seen: list[httpx.Request] = []
+    seen: list[tuple[str, str | None]] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
         url = str(request.url)
+        seen.append((url, request.headers.get("Authorization")))
         if url == f"{base}/rest/api/2/a":
             return httpx.Response(302, headers={"Location": f"{base}/rest/api/2/b"})
         if url == f"{base}/rest/api/2/away":
@@ -388,8 +388,54 @@ async def test_the_bearer_never_leaves_the_origin(connection_factory) -> None:
         await session.get("rest/api/2/away", follow_redirects=True)
         await session.get("https://other.example.com/direct")
     bearer = f"Bearer {connection.access_token}"
-    assert [r.headers.get("Authorization") for r in seen] == [bearer, bearer, bearer, None, None]
-    assert str(seen[3].url) == "https://other.example.com/x"
+    assert [authorization for _, authorization in seen] == [bearer, bearer, bearer, None, None]
+    assert seen[3][0] == "https://other.example.com/x"
+
+
+async def test_a_request_sent_to_jira_keeps_no_bearer(connection_factory) -> None:
+    """A request object the caller holds on to (built for Jira, or ``response.request``) does
+    not carry the token: sent to another host afterwards, it arrives without it."""
+    connection = await sync_to_async(connection_factory)()
+    seen: list[tuple[str, str | None]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("Authorization")))
+        return httpx.Response(200, json={})
+
+    async with AsyncJiraSession(connection, transport=httpx.MockTransport(answer)) as session:
+        request = session.build_request("GET", "rest/api/2/myself")
+        response = await session.send(request)
+        assert "Authorization" not in response.request.headers
+        request.url = httpx.URL("https://other.example.com/x")
+        await session.send(request)
+    bearer = f"Bearer {connection.access_token}"
+    jira_host = httpx.URL(connection.link.base_url).host
+    assert seen == [(jira_host, bearer), ("other.example.com", None)]
+
+
+async def test_the_callers_own_authorization_goes_where_the_caller_sends_it(
+    connection_factory,
+) -> None:
+    """To another host, the caller's own header is sent as given (as ``session()`` does); to
+    Jira, the bearer token replaces it, and the request keeps the caller's header afterwards."""
+    connection = await sync_to_async(connection_factory)()
+    seen: list[tuple[str, str | None]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("Authorization")))
+        return httpx.Response(200, json={})
+
+    own = {"Authorization": "Basic b3RoZXI6c2VjcmV0"}
+    async with AsyncJiraSession(connection, transport=httpx.MockTransport(answer)) as session:
+        await session.get("https://other.example.com/api", headers=own)
+        request = session.build_request("GET", "rest/api/2/myself", headers=own)
+        await session.send(request)
+        assert request.headers["Authorization"] == own["Authorization"]
+    jira_host = httpx.URL(connection.link.base_url).host
+    assert seen == [
+        ("other.example.com", own["Authorization"]),
+        (jira_host, f"Bearer {connection.access_token}"),
+    ]
 
 
 async def test_session_refuses_the_event_loop(connection, monkeypatch) -> None:

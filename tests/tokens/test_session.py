@@ -73,6 +73,19 @@ def test_no_token_to_other_hosts(connection, sent) -> None:
     assert "Authorization" not in requests_sent[-1].headers
 
 
+def test_the_callers_own_authorization_goes_where_the_caller_sends_it(connection, sent) -> None:
+    """Another host gets the caller's own header as given (as ``asession()`` does); Jira gets
+    the bearer token in its place."""
+    requests_sent, _ = sent
+    own = {"Authorization": "Basic b3RoZXI6c2VjcmV0"}
+    session = connection.session()
+    with pytest.raises(requests.ConnectionError):
+        session.get("http://127.0.0.1:9/elsewhere", headers=own, timeout=0.5)
+    assert session.get("rest/api/2/myself", headers=own).status_code == 200
+    authorizations = [request.headers.get("Authorization") for request in requests_sent]
+    assert authorizations == [own["Authorization"], f"Bearer {connection.access_token}"]
+
+
 def test_no_database_query_while_the_token_is_valid(connection, django_assert_num_queries) -> None:
     session = connection.session()
     with django_assert_num_queries(0):
