@@ -268,11 +268,9 @@ def write_now(alias: str, pk: int, write: Callable[[str], object]) -> None:
     refresh does) or only the caller's transaction can see the row.
     """
     caller = connections[alias]
-    if (
-        not caller.in_atomic_block
-        or caller.vendor == "sqlite"
-        or not caller.features.has_select_for_update_nowait
-    ):
+    # Without NOWAIT (SQLite, whose one writer would wait for the caller's transaction for
+    # ever) the write joins the caller's transaction.
+    if not caller.in_atomic_block or not caller.features.has_select_for_update_nowait:
         write(alias)
         return
     with _private_connection(alias) as private:

@@ -11,8 +11,9 @@ from django.utils import timezone
 from jira_connect import ratelimit, stormguard
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
+from jira_connect.session import JiraSession
 from tests.ratelimit.conftest import api_records, limit
-from tests.tokens.conftest import expire
+from tests.tokens.conftest import expire, on_database, run_bounded
 
 pytestmark = pytest.mark.django_db
 
@@ -155,14 +156,13 @@ def test_the_pause_survives_the_callers_rollback(connection, jira, waits) -> Non
     limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_anonymous_401=True)
     session = connection.session()
     with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012
-        session.get(ISSUE)
-        assert session.get(ISSUE).status_code == 401
+        trip(session)
         raise RuntimeError("the view fails")
     stored = JiraConnection.objects.get()
     assert refreshes(jira) == 1
     if db.vendor != "sqlite":  # SQLite has one writer: there both join the caller's transaction
         assert jira.is_valid_refresh_token(stored.refresh_token)
-        assert stored.refresh_paused_until is not None
+        assert_paused(stored)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -191,3 +191,56 @@ def test_no_second_refresh_in_the_instant_after_the_first_one_commits(connection
         signals.token_refreshed.disconnect(another_worker_in_between)
     assert outcomes == [401]  # Jira's answer, handed back
     assert refreshes(jira) == 1
+
+
+def trip(session: JiraSession) -> None:
+    """One call that works, then a rate-limited one answered anonymously: refresh, retry,
+    rejected again, pause. The short timeout keeps the refresh's own hold (twice it) short."""
+    session.get(ISSUE)
+    assert session.get(ISSUE, timeout=2).status_code == 401
+
+
+def assert_paused(row: JiraConnection) -> None:
+    assert row.refresh_paused_until is not None
+    assert row.refresh_paused_until > timezone.now() + timedelta(
+        seconds=stormguard.PAUSE_SECONDS - 10
+    )
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other"])
+def test_the_pause_is_stored_in_the_connections_own_database(
+    connection, jira, waits, alias
+) -> None:
+    """A connection read from another database (no router): its pause is written there."""
+    mine = on_database(connection, alias)
+    limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_anonymous_401=True)
+    trip(mine.session())
+    assert refreshes(jira) == 1
+    assert_paused(JiraConnection.objects.using(alias).get(pk=mine.pk))
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other"])
+def test_a_pause_inside_a_transaction_that_holds_the_row(connection, jira, waits, alias) -> None:
+    """Tripped inside a transaction that has written the row (so holds its lock), the pause
+    neither waits for that transaction, which would wait for ever, nor is lost: it commits
+    with it."""
+    from django.db import connection as db
+    from django.db import transaction
+
+    if db.vendor == "sqlite":
+        pytest.skip("needs a database with row locks")
+    mine = on_database(connection, alias)
+    limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_anonymous_401=True)
+    rows = JiraConnection.objects.using(alias).filter(pk=mine.pk)
+
+    def work() -> None:
+        with transaction.atomic(using=alias):
+            rows.update(jira_display_name="Alice (edited)")
+            trip(mine.session())
+
+    run_bounded(work)
+    assert refreshes(jira) == 1
+    assert jira.is_valid_refresh_token(rows.get().refresh_token)
+    assert_paused(rows.get())

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from jira_connect.models import JiraConnection, JiraLink
@@ -16,6 +19,37 @@ def connection(browser, jira, link) -> JiraConnection:  # noqa: F811
     """A connection made through the real flow, tokens issued by the simulator."""
     assert connect(browser, jira, link).status_code == 302
     return JiraConnection.objects.select_related("link").get()
+
+
+def run_bounded(work: Callable[[], Any], seconds: float = 30) -> None:
+    """Run ``work`` in a thread and fail (instead of hanging the suite) if it never ends."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as err:  # re-raised below, in the test's thread
+            errors.append(err)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "deadlocked"
+    if errors:
+        raise errors[0]
+
+
+def on_database(connection: JiraConnection, alias: str) -> JiraConnection:
+    """``connection`` as a site without a router keeps it: only in the database ``alias``."""
+    if alias == "default":
+        return connection
+    connection.user.save(using=alias)
+    connection.link.save(using=alias)
+    connection.save(using=alias)
+    JiraConnection.objects.using("default").all().delete()
+    return JiraConnection.objects.using(alias).select_related("link").get(pk=connection.pk)
 
 
 def expire(connection: JiraConnection) -> None:

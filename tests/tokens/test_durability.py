@@ -28,16 +28,18 @@ from typing import Any
 import pytest
 from django.db import connection as db
 from django.db import connections, transaction
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import override_settings
 from django.urls import path
 from django.utils import timezone
 
+from jira_connect import refreshing
 from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from jira_connect.testing import JiraDCSimulator
 from tests.conftest import test_database_url
+from tests.tokens.conftest import on_database, run_bounded
 
 committed = pytest.mark.django_db(transaction=True)
 uncommitted = pytest.mark.django_db
@@ -204,41 +206,106 @@ def test_a_view_under_atomic_requests_that_fails_keeps_the_new_pair(jira, expire
 # --- the caller's own locks -----------------------------------------------------------------------
 
 
-def run_bounded(work: Callable[[], Any], seconds: float = 30) -> None:
-    """Run ``work`` in a thread and fail (instead of hanging the suite) if it never ends."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            work()
-        except BaseException as err:  # re-raised below, in the test's thread
-            errors.append(err)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "deadlocked"
-    if errors:
-        raise errors[0]
-
-
-@committed
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other"])
 @pytest.mark.parametrize("how", ["select_for_update", "update"])
-def test_no_deadlock_when_the_callers_transaction_holds_the_row(jira, expired, how) -> None:
+def test_no_deadlock_when_the_callers_transaction_holds_the_row(jira, expired, how, alias) -> None:
+    if alias != "default" and db.vendor == "sqlite":
+        pytest.skip("SQLite's refresh joins the caller's transaction on any database")
+    mine = on_database(expired, alias)
+
     def work() -> None:
-        with transaction.atomic():
-            rows = JiraConnection.objects.filter(pk=expired.pk)
+        with transaction.atomic(using=alias):
+            rows = JiraConnection.objects.using(alias).filter(pk=mine.pk)
             if how == "select_for_update":
                 rows.select_for_update().values_list("pk").get()
             else:
                 rows.update(jira_display_name="Alice (edited)")
-            expired.refresh()
+            mine.refresh()
 
     run_bounded(work)
     assert jira.token_requests("refresh_token") == 1
-    assert_chain_intact(jira, expired)
+    if alias == "default":
+        assert_chain_intact(jira, expired)
+    else:
+        row = JiraConnection.objects.using(alias).get(pk=mine.pk)
+        assert jira.is_valid_refresh_token(row.refresh_token)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other"])
+def test_a_database_error_in_the_refresh_leaves_the_callers_transaction_usable(
+    jira, expired, monkeypatch, alias
+) -> None:
+    """The refresh runs in a savepoint of the caller's transaction when that transaction holds
+    the row: a database error while storing rolls back to it, and the caller's transaction
+    (PostgreSQL would refuse every later query in it) carries on."""
+    if not db.features.has_select_for_update_nowait or db.vendor == "sqlite":
+        pytest.skip("needs a database with row locks")
+
+    def settle_fails(current: JiraConnection, *args: Any, **kwargs: Any) -> None:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM jira_connect_jiraconnection")
+
+    monkeypatch.setattr(refreshing, "_settle", settle_fails)
+    mine = on_database(expired, alias)
+    rows = JiraConnection.objects.using(alias).filter(pk=mine.pk)
+
+    def work() -> None:
+        with transaction.atomic(using=alias):
+            rows.update(jira_display_name="Alice (edited)")
+            with pytest.raises(DatabaseError):
+                mine.refresh()
+            assert rows.get().jira_display_name == "Alice (edited)"
+
+    run_bounded(work)
+    assert rows.get().jira_display_name == "Alice (edited)"  # the caller's work committed
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other"])
+def test_a_refresh_that_waited_for_another_workers_lock_outlives_the_callers_rollback(
+    jira, expired, alias, monkeypatch
+) -> None:
+    """Another worker holds the row (staff saving it, say) while our caller, in a transaction
+    of its own that does not hold it, refreshes: the refresh waits for the row on a
+    connection of its own and commits there, so the pair outlives the caller's rollback, and
+    the caller's transaction stays usable meanwhile."""
+    if not db.features.has_select_for_update_nowait or db.vendor == "sqlite":
+        pytest.skip("needs a database with row locks")
+    mine = on_database(expired, alias)
+    locked, checked = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        try:
+            with transaction.atomic(using=alias):
+                rows = JiraConnection.objects.using(alias).select_for_update()
+                rows.filter(pk=mine.pk).values_list("pk").get()
+                locked.set()
+                checked.wait(10)  # until our caller has found the row locked by someone else
+        finally:
+            connections.close_all()
+
+    real = refreshing._caller_holds_lock
+
+    def asked(alias: str, pk: int) -> bool:
+        held = real(alias, pk)
+        checked.set()
+        return held
+
+    monkeypatch.setattr(refreshing, "_caller_holds_lock", asked)
+    other = threading.Thread(target=hold_the_row)
+    other.start()
+    assert locked.wait(10)
+    with pytest.raises(Rollback), transaction.atomic(using=alias):  # noqa: PT012
+        assert mine.session().get("rest/api/2/myself").status_code == 200
+        assert JiraConnection.objects.using(alias).filter(pk=mine.pk).exists()  # still usable
+        raise Rollback
+    other.join(30)
+    assert checked.is_set()  # the caller asked whether the lock was its own
+    assert jira.token_requests("refresh_token") == 1
+    row = JiraConnection.objects.using(alias).get(pk=mine.pk)
+    assert jira.is_valid_refresh_token(row.refresh_token)  # committed before the rollback
 
 
 # --- a worker killed after Jira answered --------------------------------------------------------
