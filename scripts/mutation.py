@@ -50,7 +50,17 @@ class Target:
 
     @property
     def workdir(self) -> Path:
+        """Where mutmut runs: per database for a server target, whose code takes other
+        branches on PostgreSQL than on MariaDB (``FOR UPDATE OF``)."""
+        if self.database == "server":
+            return WORK / f"{self.name}@{_vendor(os.environ.get('DATABASE_URL', ''))}"
         return WORK / self.name
+
+    def workdirs(self) -> list[Path]:
+        """Every directory holding results of this target (a server target's, one per database)."""
+        if self.database == "server":
+            return sorted(WORK.glob(f"{self.name}@*"))
+        return [self.workdir]
 
     def module(self, path: str) -> str:
         return path.removesuffix(".py").replace("/", ".")
@@ -76,15 +86,36 @@ class Target:
         )
 
     def results(self) -> dict[str, int | None]:
-        """Exit code of every counted mutant of the last run (None: not checked)."""
+        """Exit code of every counted mutant of the last run (None: not checked).
+
+        For a server target, the runs on each database together: a mutant is killed when a
+        test fails on any of them, since the code must be right on all of them.
+        """
         found: dict[str, int | None] = {}
-        for path in self.paths:
-            meta = self.workdir / "mutants" / f"{path}.meta"
-            if not meta.exists():
-                continue
-            codes = json.loads(meta.read_text())["exit_code_by_key"]
-            found.update({key: code for key, code in codes.items() if self.counts(key)})
+        for workdir in self.workdirs():
+            for path in self.paths:
+                meta = workdir / "mutants" / f"{path}.meta"
+                if not meta.exists():
+                    continue
+                codes = json.loads(meta.read_text())["exit_code_by_key"]
+                for key, code in codes.items():
+                    if self.counts(key) and found.get(key) not in KILLED:
+                        found[key] = code if code is not None else found.get(key)
         return found
+
+    def databases(self) -> list[str]:
+        """The databases a server target's results come from."""
+        return [workdir.name.partition("@")[2] for workdir in self.workdirs()]
+
+
+def _vendor(url: str) -> str:
+    """``postgresql`` or ``mysql``: the database family a ``DATABASE_URL`` names."""
+    scheme = url.partition("://")[0].partition("+")[0]
+    if scheme.startswith("postgres"):
+        return "postgresql"
+    if scheme in ("mysql", "mariadb"):
+        return "mysql"
+    return ""
 
 
 def _mangled(function: str) -> str:
@@ -157,8 +188,7 @@ def run(
     only: list[str] | None = None,
 ) -> float:
     if target.database == "server":
-        url = os.environ.get("DATABASE_URL", "")
-        if not url.startswith(("postgres", "mysql", "mariadb")):
+        if not _vendor(os.environ.get("DATABASE_URL", "")):
             sys.exit(
                 f"{target.name}: its code runs only on a database server: set DATABASE_URL to "
                 "a PostgreSQL or MariaDB database (docs/contributing.md)"
@@ -209,8 +239,11 @@ def report(targets: list[Target], equivalent: dict[str, str], elapsed: dict[str,
         counted = len(results) - len(judged)
         score = 100.0 * killed / counted if counted else 100.0
         took = f"{elapsed[target.name]:.0f} s" if target.name in elapsed else ""
+        name = target.name
+        if target.database == "server":
+            name += f" ({' + '.join(target.databases())})"
         rows.append(
-            f"| {target.name} | {len(results)} | {killed} | {len(judged)} | {len(alive)}"
+            f"| {name} | {len(results)} | {killed} | {len(judged)} | {len(alive)}"
             f" ({untested} untested) | {score:.1f}% | {took} |"
             + (f" {unchecked} not run yet" if unchecked else "")
         )
@@ -232,7 +265,8 @@ def show(targets: dict[str, Target], name: str) -> None:
     for target in targets.values():
         if any(name.startswith(target.module(path) + ".") for path in target.paths):
             mutmut = Path(sys.executable).with_name("mutmut")
-            subprocess.run([str(mutmut), "show", name], cwd=target.workdir, check=False)  # noqa: S603
+            workdir = next(iter(target.workdirs()), target.workdir)
+            subprocess.run([str(mutmut), "show", name], cwd=workdir, check=False)  # noqa: S603
             return
     sys.exit(f"no target mutates {name}")
 
@@ -264,7 +298,10 @@ def main() -> int:
             if target.exclude:
                 print(f"    not counted here: {', '.join(target.exclude)}")
             if target.database == "server":
-                print("    needs DATABASE_URL of PostgreSQL or MariaDB; runs one mutant at a time")
+                print(
+                    "    needs DATABASE_URL of PostgreSQL or MariaDB (run it on both: a mutant"
+                    " killed on either counts); runs one mutant at a time"
+                )
         return 0
     if args.show:
         show(targets, args.show)

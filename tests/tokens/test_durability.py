@@ -308,6 +308,55 @@ def test_a_refresh_that_waited_for_another_workers_lock_outlives_the_callers_rol
     assert jira.is_valid_refresh_token(row.refresh_token)  # committed before the rollback
 
 
+@committed
+def test_a_refresh_waits_for_a_row_another_worker_holds(jira, expired) -> None:
+    """Outside any transaction, a refresh that finds the row locked by another worker (another
+    process refreshing it, or staff saving it) waits for it rather than failing."""
+    if db.vendor == "sqlite":
+        pytest.skip("needs a database with row locks")
+    locked = threading.Event()
+
+    def hold_the_row() -> None:
+        try:
+            with transaction.atomic():
+                JiraConnection.objects.select_for_update().filter(pk=expired.pk).get()
+                locked.set()
+                threading.Event().wait(2)  # long enough for the refresh to find it locked
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=hold_the_row)
+    other.start()
+    assert locked.wait(10)
+    expired.refresh()
+    other.join(30)
+    assert jira.token_requests("refresh_token") == 1
+    assert jira.is_valid_refresh_token(stored(expired).refresh_token)
+
+
+@committed
+def test_an_unexpected_error_while_locking_reaches_the_caller_as_itself(
+    jira, expired, monkeypatch
+) -> None:
+    """An error that is not the database's (a bug, an interrupt) while the refresh locks the
+    row on its own connection is what the caller gets, and it leaves nothing locked."""
+    if not db.features.has_select_for_update_nowait or db.vendor == "sqlite":
+        pytest.skip("needs a database with row locks")
+    real = refreshing._lock_row
+
+    def lock_row(alias: str, pk: int, *, nowait: bool = False) -> JiraConnection:
+        if nowait:
+            raise LookupError("a bug while locking")
+        return real(alias, pk, nowait=nowait)
+
+    monkeypatch.setattr(refreshing, "_lock_row", lock_row)
+    with pytest.raises(LookupError, match="a bug while locking"), transaction.atomic():
+        expired.refresh()
+    monkeypatch.undo()
+    run_bounded(stored(expired).refresh)  # neither the row nor the process's lock is held
+    assert jira.token_requests("refresh_token") == 1
+
+
 # --- a worker killed after Jira answered --------------------------------------------------------
 
 KILLED_WORKER = textwrap.dedent(
