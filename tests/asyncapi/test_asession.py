@@ -85,9 +85,14 @@ async def test_relative_paths_keep_the_context_path(connection, jira) -> None:
 
 
 async def test_headers_and_timeout(connection, jira) -> None:
+    sent = httpx.Headers()
+
+    async def record(request: httpx.Request) -> None:
+        sent.update(request.headers)  # as sent: the token is on the request only meanwhile
+
     async with await (await fetched(connection.pk)).asession() as session:
+        session.event_hooks["request"].append(record)
         response = await session.get(MYSELF)
-    sent = response.request.headers
     assert sent["Authorization"] == f"Bearer {connection.access_token}"
     assert sent["User-Agent"] == f"django-jira-connect/{__version__}"
     assert sent["Accept"] == "application/json"
