@@ -7,11 +7,13 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from django.test import override_settings
+from django.utils import timezone
 
 from jira_connect import __version__
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
@@ -458,3 +460,38 @@ def test_jiras_oauth_error_decides_whether_trying_again_can_help(
     else:
         proxied.refresh()  # asked again at once, and Jira (no longer the gateway) answers
         assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+# --- the storm guard, decided under the row lock ----------------------------------------------------
+
+
+def test_a_401_driven_refresh_holds_others_only_for_its_retry(connection, jira) -> None:
+    """The refresh after a 401 is stored with a hold of such refreshes while its retry finds
+    out whether the new token works: the request's timeout and a second, not the 30 s pause."""
+    jira.expire_access_tokens()
+    before = timezone.now()
+    assert connection.session().get("rest/api/2/myself", timeout=(2, 3)).status_code == 200
+    held = JiraConnection.objects.get(pk=connection.pk).refresh_paused_until
+    assert held is not None
+    assert before + timedelta(seconds=5) < held < before + timedelta(seconds=20)
+
+
+def test_a_pause_set_after_the_sessions_look_still_stops_its_refresh(
+    connection, jira, monkeypatch
+) -> None:
+    """Another worker trips the storm guard between this session's look at the row and the
+    row's lock: the decision taken under the lock sees the pause, and the 401 is Jira's
+    answer, with no refresh."""
+    from jira_connect import stormguard
+
+    real = stormguard.stored_token
+
+    def looked_then_paused(connection: JiraConnection) -> stormguard.StoredToken:
+        seen = real(connection)
+        stormguard.pause_refreshes(JiraConnection.objects.get(pk=connection.pk))
+        return seen
+
+    monkeypatch.setattr(stormguard, "stored_token", looked_then_paused)
+    jira.inject("api", "unauthorized")
+    assert connection.session().get("rest/api/2/myself").status_code == 401
+    assert jira.token_requests(grant_type="refresh_token") == 0
