@@ -147,6 +147,37 @@ def test_a_put_back_pair_survives_a_second_rollback(jira, expired) -> None:
     assert_chain_intact(jira, expired)
 
 
+def test_the_journal_keeps_the_newest_pairs_within_its_bound() -> None:
+    """The in-process journal of pairs a caller's transaction may roll back holds the newest
+    1,024 (docs/deployment.md), one per connection, forgetting the oldest first."""
+    journal = refreshing._Journal()
+    now = timezone.now()
+
+    def pair(number: int) -> refreshing._UnsavedPair:
+        return refreshing._UnsavedPair(
+            retired_refresh_token=f"retired-{number}",
+            access_token=f"access-{number}",
+            refresh_token=f"refresh-{number}",
+            expires_at=now,
+            scope="WRITE",
+            refreshed_at=now,
+        )
+
+    pairs = [pair(number) for number in range(1026)]
+    for number in range(1025):
+        journal.keep(("default", number), pairs[number])
+    kept = [
+        number
+        for number in range(1025)
+        if journal.lost(("default", number), f"retired-{number}") is pairs[number]
+    ]
+    assert kept == list(range(1, 1025))  # the oldest forgotten, 1,024 kept
+    journal.keep(("default", 1), pairs[1])  # kept again: the newest now
+    journal.keep(("default", 1025), pairs[1025])
+    assert journal.lost(("default", 1), "retired-1") is pairs[1]
+    assert journal.lost(("default", 2), "retired-2") is None
+
+
 @committed
 def test_the_row_lock_ends_with_the_refresh(jira, expired) -> None:
     """Inside the caller's transaction, other workers can refresh as soon as ours is done."""
