@@ -231,7 +231,7 @@ def _token_client(
 ) -> httpx.AsyncClient:
     """An httpx client for ``client``'s token calls: the site's ``options`` for the link
     (``ASYNC_CLIENT_OPTIONS``), then its TLS settings (or the ``verify`` context built from
-    them) and timeout, no redirects."""
+    them) and timeout. Redirects are refused by each call (``exchange``)."""
     kwargs: dict[str, Any] = dict(options or {})
     if limits is not None:
         kwargs["limits"] = limits
@@ -239,7 +239,6 @@ def _token_client(
         **kwargs,
         verify=client.verify if verify is None else verify,
         timeout=httpx_timeout(client.timeout),
-        follow_redirects=False,
     )
 
 
