@@ -195,7 +195,13 @@ def run(
             )
         jobs = 1  # parallel workers would share (and drop) one test database
     prepare(target)
-    names = [name for name in only if target.counts(name)] if only else target.globs()
+    # Named mutants are run again even when they have a result, so a target whose every
+    # function counts names none: mutmut then runs only what has no result yet (a run stopped
+    # halfway resumes, and a function edited since has new mutants).
+    if only:
+        names = [name for name in only if target.counts(name)]
+    else:
+        names = target.globs() if target.functions else []
     if survivors_only:
         names = [
             name
