@@ -134,3 +134,23 @@ def test_a_failing_lane_leaves_the_work_to_the_others_then_fails(grant, jira, mo
     with pytest.raises(DatabaseError, match="connection lost"):
         arefresher.refresh_due_async(pks, concurrency=2)
     assert refreshes(jira) == 5
+
+
+def test_the_refreshes_run_in_threads_named_for_the_run(grant, jira) -> None:
+    """Log records and thread dumps say which threads are the bulk run's (signals are sent
+    there)."""
+    from jira_connect import signals
+
+    for _ in range(4):
+        grant(expires_in=timedelta(minutes=-5))
+    names: list[str] = []
+    signals.token_refreshed.connect(
+        lambda **kw: names.append(threading.current_thread().name), weak=False, dispatch_uid="tn"
+    )
+    try:
+        summary = arefresher.refresh_due_async(refresher.due_connections(), concurrency=2)
+    finally:
+        signals.token_refreshed.disconnect(dispatch_uid="tn")
+    assert summary.refreshed == 4
+    assert len(names) == 4
+    assert all(name.startswith("jira-connect-lane_") for name in names)
