@@ -214,3 +214,14 @@ def test_a_failure_stored_without_a_kind_also_waits_out_the_cool_down(connection
         f"Jira failed moments ago (Jira was down); trying again after {retry_after} seconds."
     )
     assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+def test_finishing_a_flight_that_never_opened_says_so(connection) -> None:
+    """A misuse of the engine's phases (the async path drives them one by one) is named."""
+    from jira_connect import refreshing
+
+    flight = refreshing.Flight(connection, refreshing.wanting(force=True))
+    with pytest.raises(
+        RuntimeError, match=r"^Flight\.finish\(\) needs a flight that open\(\) decided\.$"
+    ):
+        flight.finish(None)

@@ -69,6 +69,29 @@ def test_a_rollback_on_the_routed_database_keeps_the_new_pair(jira, connection) 
     )
 
 
+def test_token_refreshed_is_sent_when_the_routed_databases_transaction_commits(
+    jira, connection
+) -> None:
+    """Receivers hear of the new token once it is committed where it lives, not before."""
+    from jira_connect import signals
+
+    expire(connection)
+    received: list[str] = []
+    signals.token_refreshed.connect(
+        lambda connection, **kw: received.append(connection.access_token),
+        weak=False,
+        dispatch_uid="routed",
+    )
+    try:
+        with transaction.atomic(using="other"):
+            JiraConnection.objects.filter(pk=connection.pk).update(jira_display_name="Alice")
+            connection.refresh()  # joins the transaction: it holds the row
+            assert received == []
+    finally:
+        signals.token_refreshed.disconnect(dispatch_uid="routed")
+    assert received == [JiraConnection.objects.using("other").get(pk=connection.pk).access_token]
+
+
 def test_bulk_refresh_revoke_disconnect_and_key_rotation(jira, connection, browser) -> None:
     expire(connection)
     summary = refresher.refresh_due(refresher.due_connections(), workers=2)
