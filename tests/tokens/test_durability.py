@@ -14,6 +14,7 @@ the ``uncommitted`` ones inside the test's own transaction (Django's
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -145,6 +146,49 @@ def test_a_put_back_pair_survives_a_second_rollback(jira, expired) -> None:
         put_back_then_fail()
     assert jira.token_requests("refresh_token") == 1
     assert_chain_intact(jira, expired)
+
+
+@uncommitted
+def test_the_pair_put_back_is_the_whole_pair_jira_issued(jira, expired, caplog) -> None:
+    """What the next flight puts back after a rollback is the pair as it was stored: tokens,
+    expiry, scope and when it was refreshed; and it says so in the log."""
+    with pytest.raises(Rollback), transaction.atomic():  # noqa: PT012
+        assert expired.session().get("rest/api/2/myself").status_code == 200
+        issued = stored(expired)
+        raise Rollback
+    assert stored(expired).refresh_token != issued.refresh_token  # rolled back
+    with caplog.at_level(logging.WARNING):
+        assert refreshing.refresh_if_due(stored(expired), within=0) is False  # put back only
+    row = stored(expired)
+    fields = ("access_token", "refresh_token", "expires_at", "scope", "last_refreshed_at")
+    assert [getattr(row, name) for name in fields] == [getattr(issued, name) for name in fields]
+    assert (
+        f"Put back the Jira tokens of connection {expired.pk} that a rolled-back transaction "
+        "had discarded"
+    ) in caplog.messages
+    assert jira.token_requests("refresh_token") == 1
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_a_put_back_pair_survives_a_second_rollback_on_the_connections_own_database(
+    jira, expired
+) -> None:
+    """The same, for a connection kept in another database (no router): the pair is put back
+    there, and kept until that database's transaction commits."""
+    mine = on_database(expired, "other")
+
+    def reloaded() -> JiraConnection:
+        return JiraConnection.objects.using("other").select_related("link").get(pk=mine.pk)
+
+    with pytest.raises(Rollback), transaction.atomic(using="other"):  # noqa: PT012
+        mine.refresh()
+        raise Rollback
+    with pytest.raises(Rollback), transaction.atomic(using="other"):  # noqa: PT012
+        assert refreshing.refresh_if_due(reloaded(), within=0) is False
+        raise Rollback
+    reloaded().refresh()  # the pair Jira issued first, put back (or committed) where it lives
+    assert jira.token_requests("refresh_token") == 2
+    assert jira.is_valid_refresh_token(reloaded().refresh_token)
 
 
 def test_the_journal_keeps_the_newest_pairs_within_its_bound() -> None:

@@ -169,11 +169,14 @@ def test_a_failure_is_stored_in_the_connections_own_database(connection, jira) -
     JiraConnection.objects.using("default").all().delete()
     mine = JiraConnection.objects.using("other").select_related("link").get()
     jira.revoke(user="alice")
-    with pytest.raises(ReauthorizationRequired):
+    with pytest.raises(ReauthorizationRequired) as info:
         mine.refresh()
     stored = JiraConnection.objects.using("other").get()
     assert stored.status == JiraConnection.Status.REAUTH_REQUIRED
     assert stored.last_failure_kind == "reauth"
+    told = info.value.connection  # the exception's connection still knows where it lives
+    told.refresh_from_db()
+    assert told.status == JiraConnection.Status.REAUTH_REQUIRED
 
 
 def test_refused_client_credentials_wait_for_the_link_to_change(connection, jira) -> None:
@@ -225,3 +228,92 @@ def test_finishing_a_flight_that_never_opened_says_so(connection) -> None:
         RuntimeError, match=r"^Flight\.finish\(\) needs a flight that open\(\) decided\.$"
     ):
         flight.finish(None)
+
+
+def test_a_link_secret_no_key_can_read_is_refused_before_jira_is_asked(connection, jira) -> None:
+    """A key removed from ENCRYPTION_KEYS too early: the refresh names the setting, Jira is not
+    asked with an empty secret, and the connection's tokens are kept."""
+    from cryptography.fernet import Fernet
+    from django.test import override_settings
+
+    from jira_connect.exceptions import SecretDecryptionError
+    from jira_connect.models import JiraLink
+    from tests.conftest import jira_connect_settings
+
+    other_key = Fernet.generate_key().decode()
+    with override_settings(JIRA_CONNECT=jira_connect_settings(ENCRYPTION_KEYS=[other_key])):
+        JiraLink.objects.filter(pk=connection.link_id).update(client_secret="written-elsewhere")
+    expire(connection)
+    mine = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    with pytest.raises(SecretDecryptionError, match=r"ENCRYPTION_KEYS"):
+        mine.refresh()
+    assert jira.token_requests() == 1  # the code exchange only
+    assert JiraConnection.objects.get().refresh_token == connection.refresh_token
+
+
+def test_the_protocols_view_of_a_link(connection) -> None:
+    """What the token and identity calls are given: the link's address, credentials, scope and
+    TLS choice, the site's timeout, and the site's session hook bound to this link."""
+    from django.test import override_settings
+
+    from jira_connect import refreshing
+    from tests.conftest import jira_connect_settings
+
+    seen: list[object] = []
+    link = connection.link
+    hooked = jira_connect_settings(
+        HTTP_TIMEOUT=(2.0, 7.0), CONFIGURE_SESSION=f"{__name__}.remember_session"
+    )
+    with override_settings(JIRA_CONNECT=hooked):
+        client = refreshing.oauth_client(link, "https://app.example.com/jira/callback/")
+        assert client.configure_session is not None
+        client.configure_session(seen)  # type: ignore[arg-type]
+    assert (client.base_url, client.client_id, client.client_secret) == (
+        link.base_url,
+        link.client_id,
+        link.client_secret,
+    )
+    assert (client.redirect_uri, client.scope) == (
+        "https://app.example.com/jira/callback/",
+        link.scope,
+    )
+    assert client.timeout == (2.0, 7.0)
+    assert remembered_sessions == [(seen, link)]
+    remembered_sessions.clear()
+
+
+remembered_sessions: list[tuple[object, object]] = []
+
+
+def remember_session(session: object, link: object) -> None:
+    remembered_sessions.append((session, link))
+
+
+def test_a_database_error_while_storing_reaches_the_caller_and_releases_the_locks(
+    connection, jira, monkeypatch
+) -> None:
+    """The database failing as the new pair is stored (disk full, connection lost): the
+    caller gets that error, nothing is half-written, and the locks are released, so the next
+    refresh is decided at once (Jira had already retired the stored token, as when a worker
+    is killed at that moment)."""
+    from django.db import DatabaseError
+
+    from jira_connect import refreshing
+
+    real = refreshing._settle
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise DatabaseError("disk full")
+
+    expire(connection)
+    monkeypatch.setattr(refreshing, "_settle", disk_full)
+    with pytest.raises(DatabaseError, match="disk full"):
+        connection.refresh()
+    monkeypatch.setattr(refreshing, "_settle", real)
+    stored = JiraConnection.objects.select_related("link").get()
+    assert (stored.access_token, stored.refresh_token) == (
+        connection.access_token,
+        connection.refresh_token,
+    )
+    with pytest.raises(ReauthorizationRequired):
+        stored.refresh()
