@@ -154,3 +154,22 @@ def test_the_refreshes_run_in_threads_named_for_the_run(grant, jira) -> None:
     assert summary.refreshed == 4
     assert len(names) == 4
     assert all(name.startswith("jira-connect-lane_") for name in names)
+
+
+def test_each_links_tls_setting_holds_in_one_run(
+    grant, jira, private_jira, make_connection
+) -> None:
+    """Links with different TLS settings in one run (the public CAs for one, a private CA for
+    another): each link's token call is made with its own."""
+    from django.utils import timezone
+
+    from tests.tokens.test_tls import read_pem
+
+    now = timezone.now()
+    public = grant(expires_in=timedelta(minutes=-6))  # first in line: its client is made first
+    private = make_connection(ca_bundle=read_pem(private_jira.ca_cert_path))
+    JiraConnection.objects.filter(pk=private.pk).update(expires_at=now - timedelta(minutes=5))
+    assert refresher.due_connections() == [public.pk, private.pk]
+    summary = arefresher.refresh_due_async(refresher.due_connections(), concurrency=1)
+    assert (summary.refreshed, summary.failed) == (2, 0)
+    assert (refreshes(jira), private_jira.token_requests("refresh_token")) == (1, 1)
