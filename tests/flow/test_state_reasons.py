@@ -122,3 +122,96 @@ def test_finishing_one_attempt_keeps_the_others(browser, link, jira) -> None:
     JiraConnection.objects.all().delete()
     assert browser.get(second).status_code == 302
     assert JiraConnection.objects.count() == 1
+
+
+# --- an attempt that succeeded, approved again on Jira's consent page (Back, then Allow) ---------
+
+
+def flash(response) -> list[str]:
+    from django.contrib.messages import get_messages
+
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def edit_used(browser, change) -> None:
+    session = browser.session
+    used = session[state.USED_SESSION_KEY]
+    for data in used.values():
+        change(data)
+    session[state.USED_SESSION_KEY] = used
+    session.save()
+
+
+def approved_twice(browser, link, jira, next_url: str = "/projects/") -> tuple[str, str]:
+    """The callback addresses of one attempt approved twice on Jira's consent page."""
+    authorize_url = start(browser, link, next=next_url)
+    return local(jira.authorize(authorize_url)), local(jira.authorize(authorize_url))
+
+
+ALREADY = "You are already connected to Acme Jira as Alice Example."
+
+
+def test_approved_again_within_its_lifetime_says_connected(browser, link, jira) -> None:
+    with override_settings(JIRA_CONNECT=jira_connect_settings(STATE_TTL=60)):
+        first, second = approved_twice(browser, link, jira)
+        assert browser.get(first).status_code == 302
+        edit_used(browser, lambda data: data.update(used_at=time.time() - 58))
+        response = browser.get(second)
+    assert (response.status_code, response["Location"]) == (302, "/projects/")
+    assert flash(response)[-1] == ALREADY
+    assert jira.token_requests("authorization_code") == 1
+
+
+def test_approved_again_after_its_lifetime_is_unknown(browser, link, jira) -> None:
+    with override_settings(JIRA_CONNECT=jira_connect_settings(STATE_TTL=60)):
+        first, second = approved_twice(browser, link, jira)
+        assert browser.get(first).status_code == 302
+        edit_used(browser, lambda data: data.update(used_at=time.time() - 60))
+        response = browser.get(second)
+    assert response.status_code == 400
+    assert "unknown or was already used" in response.context["message"]
+
+
+def test_approved_again_by_another_user_in_the_session_is_refused(
+    browser, link, jira, user_factory
+) -> None:
+    first, second = approved_twice(browser, link, jira)
+    assert browser.get(first).status_code == 302
+    browser.force_login(user_factory())  # the session's user changed since
+    assert browser.get(second).status_code == 400
+
+
+def test_an_unreadable_record_of_a_completed_attempt_is_ignored(browser, link, jira) -> None:
+    first, second = approved_twice(browser, link, jira)
+    assert browser.get(first).status_code == 302
+    edit_used(browser, lambda data: data.update(extra="left by another version"))
+    response = browser.get(second)
+    assert response.status_code == 400
+    assert "unknown or was already used" in response.context["message"]
+
+
+def test_a_state_too_long_to_be_ours_is_not_looked_up_among_completed_ones(browser, link) -> None:
+    response = browser.get(f"/jira/callback/?code=abc&state={'a' * (state.MAX_STATE_LENGTH + 1)}")
+    assert response.status_code == 400
+    assert "invalid state" in response.context["message"]
+
+
+def test_completed_attempts_are_remembered_newest_first_and_only_for_their_lifetime(
+    browser, link, jira
+) -> None:
+    """The records of completed attempts are capped like the pending ones: the newest by their
+    clock are kept, and those past STATE_TTL are dropped when another attempt completes."""
+    kept_first, kept_again = approved_twice(browser, link, jira)
+    assert browser.get(kept_first).status_code == 302
+    edit_used(browser, lambda data: data.update(used_at=time.time() + 30))  # the newest
+    for _ in range(state.MAX_PENDING):
+        first, _second = approved_twice(browser, link, jira)
+        assert browser.get(first).status_code == 302
+    assert len(browser.session[state.USED_SESSION_KEY]) == state.MAX_PENDING
+    response = browser.get(kept_again)
+    assert (response.status_code, flash(response)[-1]) == (302, ALREADY)
+    with override_settings(JIRA_CONNECT=jira_connect_settings(STATE_TTL=60)):
+        edit_used(browser, lambda data: data.update(used_at=time.time() - 61))
+        first, _second = approved_twice(browser, link, jira)
+        assert browser.get(first).status_code == 302
+    assert len(browser.session[state.USED_SESSION_KEY]) == 1  # only the one just completed
