@@ -21,7 +21,7 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from jira_connect import __version__, arefreshing, asession, ratelimit, signals
+from jira_connect import __version__, arefreshing, asession, ratelimit, signals, stormguard
 from jira_connect.asession import AsyncJiraSession
 from jira_connect.exceptions import (
     JiraConnectConfigurationError,
@@ -309,14 +309,40 @@ async def test_a_post_is_never_retried(connection, jira, waits) -> None:
 
 async def test_rate_limited_401s_trip_the_storm_guard(connection, jira, waits) -> None:
     limit(jira, capacity=1, rate_limit_interval=3600, rate_limit_anonymous_401=True)
-    async with await (await fetched(connection.pk)).asession() as session:
-        assert (await session.get(ISSUE)).status_code == 200
-        statuses = [(await session.get(ISSUE)).status_code for _ in range(5)]
+    # Short timeouts: the refresh's own hold (their sum and a second) cannot pass for the pause.
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=(1.0, 1.0))):
+        async with await (await fetched(connection.pk)).asession() as session:
+            assert (await session.get(ISSUE)).status_code == 200
+            statuses = [(await session.get(ISSUE)).status_code for _ in range(5)]
     assert statuses == [401] * 5
     assert refreshes(jira) == 1
     row = await stored()
     assert row.refresh_paused_until is not None
+    pause = timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
+    assert row.refresh_paused_until > timezone.now() + pause
     assert jira.is_valid_refresh_token(row.refresh_token)
+
+
+def site_options_naming_the_link(link: JiraLink) -> dict[str, object]:
+    return {"headers": {"X-Site-Link": link.slug, "Accept": "application/vnd.site+json"}}
+
+
+async def test_the_sites_client_options_are_asked_for_this_link(connection, jira) -> None:
+    """ASYNC_CLIENT_OPTIONS is called with the connection's link, and its headers are sent
+    (over the app's defaults)."""
+    seen = httpx.Headers()
+
+    async def record(request: httpx.Request) -> None:
+        seen.update(request.headers)
+
+    hook = f"{__name__}.site_options_naming_the_link"
+    with override_settings(JIRA_CONNECT=jira_connect_settings(ASYNC_CLIENT_OPTIONS=hook)):
+        async with await (await fetched(connection.pk)).asession() as session:
+            session.event_hooks["request"].append(record)
+            await session.get(MYSELF)
+    assert seen["X-Site-Link"] == connection.link.slug
+    assert seen["Accept"] == "application/vnd.site+json"
+    assert seen["User-Agent"] == f"django-jira-connect/{__version__}"
 
 
 async def test_no_second_refresh_in_the_instant_after_the_first_one_commits(
