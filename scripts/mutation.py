@@ -233,7 +233,10 @@ def report(targets: list[Target], equivalent: dict[str, str], elapsed: dict[str,
         if not results:
             rows.append(f"| {target.name} | not run | | | | | |")
             continue
-        judged = {name for name in results if name in equivalent}
+        # A listed mutant that a test kills now is killed, not equivalent: the list is stale.
+        judged = {
+            name for name, code in results.items() if name in equivalent and code not in KILLED
+        }
         killed = sum(1 for code in results.values() if code in KILLED)
         unchecked = sum(1 for code in results.values() if code is None)
         alive = sorted(
@@ -254,7 +257,7 @@ def report(targets: list[Target], equivalent: dict[str, str], elapsed: dict[str,
             + (f" {unchecked} not run yet" if unchecked else "")
         )
         survivors += alive
-        stale = [name for name in judged if results[name] in KILLED]
+        stale = sorted(name for name in results if name in equivalent and results[name] in KILLED)
         for name in stale:
             print(f"note: {name} is listed as equivalent but a test kills it now")
     print()

@@ -215,3 +215,41 @@ def test_completed_attempts_are_remembered_newest_first_and_only_for_their_lifet
         first, _second = approved_twice(browser, link, jira)
         assert browser.get(first).status_code == 302
     assert len(browser.session[state.USED_SESSION_KEY]) == 1  # only the one just completed
+
+
+def test_the_oldest_completed_attempt_is_the_one_forgotten(browser, link, jira) -> None:
+    """Over the cap, the record dropped is the oldest by its clock, whatever else orders them."""
+    for _ in range(state.MAX_PENDING):
+        first, _second = approved_twice(browser, link, jira)
+        assert browser.get(first).status_code == 302
+    session = browser.session
+    used = session[state.USED_SESSION_KEY]
+    digests = sorted(used)
+    now = time.time()
+    for rank, digest in enumerate(digests):  # the last in any other order is the oldest
+        used[digest]["used_at"] = now - 10 - rank
+    session[state.USED_SESSION_KEY] = used
+    session.save()
+    first, _second = approved_twice(browser, link, jira)
+    assert browser.get(first).status_code == 302
+    kept = set(browser.session[state.USED_SESSION_KEY])
+    assert digests[-1] not in kept
+    assert set(digests[:-1]) <= kept
+
+
+@pytest.mark.parametrize("key", [state.SESSION_KEY, state.USED_SESSION_KEY])
+def test_records_without_their_time_are_dropped_not_a_crash(browser, link, jira, key) -> None:
+    """Records another version left without their timestamp: the next attempt drops them."""
+    first, _second = approved_twice(browser, link, jira)  # one pending record left behind
+    assert browser.get(first).status_code == 302  # and one completed record
+    start(browser, link)
+    session = browser.session
+    records = session[key]
+    for data in records.values():
+        data.pop("started_at", None)
+        data.pop("used_at", None)
+    session[key] = records
+    session.save()
+    first, _second = approved_twice(browser, link, jira)
+    assert browser.get(first).status_code == 302
+    assert all("started_at" in data or "used_at" in data for data in browser.session[key].values())
