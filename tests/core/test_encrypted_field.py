@@ -90,3 +90,31 @@ def test_the_error_for_an_unreadable_secret_says_why(link_factory) -> None:
         "Was a key removed before `manage.py jira_connect_rotate_keys` had re-encrypted every "
         "secret?"
     )
+
+
+def test_an_empty_column_reads_as_no_secret(link_factory) -> None:
+    """A column holding '' rather than NULL (written by hand, or by another tool) is no secret,
+    not an unreadable one."""
+    from jira_connect.fields import is_unreadable
+
+    link = link_factory()
+    write_raw(JiraLink, link.pk, "client_secret", "")
+    secret = JiraLink.objects.get(pk=link.pk).client_secret
+    assert secret == ""
+    assert not is_unreadable(secret)
+
+
+def test_saving_a_row_with_an_unreadable_secret_keeps_the_secret(link_factory) -> None:
+    """Staff edit another field of a link whose secret no key reads: the secret is written
+    back as it was, so restoring the key makes it readable again."""
+    from tests.core.test_encryption import raw_row
+
+    link = link_factory()
+    before = raw_row(JiraLink, link.pk)["client_secret"]
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}):
+        edited = JiraLink.objects.get(pk=link.pk)
+        edited.name = "Renamed"
+        edited.save()
+        assert repr(edited.client_secret) == "<unreadable secret>"  # no ciphertext shown
+    assert raw_row(JiraLink, link.pk)["client_secret"] == before
+    assert JiraLink.objects.get(pk=link.pk).client_secret == link.client_secret
