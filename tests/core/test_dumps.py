@@ -42,3 +42,24 @@ def test_empty_secrets_stay_empty(connection_factory) -> None:
     (row,) = json.loads(out.getvalue())
     assert (row["fields"]["access_token"], row["fields"]["refresh_token"]) == ("", "")
     assert row["pk"] == connection.pk
+
+
+def test_a_secret_no_key_reads_is_dumped_as_stored_and_loads_back(link_factory, tmp_path) -> None:
+    """A key removed too early: the dump still works, holds the stored ciphertext, and loading
+    it back (with the key restored) gives the secret."""
+    from django.test import override_settings
+
+    from tests.core.test_encryption import OTHER_KEY, raw_row
+
+    link = link_factory()
+    stored = raw_row(JiraLink, link.pk)["client_secret"]
+    out = StringIO()
+    with override_settings(JIRA_CONNECT={"ENCRYPTION_KEYS": [OTHER_KEY]}):
+        call_command("dumpdata", "jira_connect.jiralink", format="json", stdout=out)
+    [record] = json.loads(out.getvalue())
+    assert record["fields"]["client_secret"] == f"jira_connect.fernet:{stored}"
+    JiraLink.objects.all().delete()
+    fixture = tmp_path / "dump.json"
+    fixture.write_text(out.getvalue())
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert JiraLink.objects.get(pk=link.pk).client_secret == CLIENT_SECRET
