@@ -566,6 +566,24 @@ def answering(*replies: httpx.Response) -> tuple[httpx.MockTransport, list[str]]
     return httpx.MockTransport(answer), seen
 
 
+async def test_a_proxys_plain_401_again_after_the_refresh_trips_the_storm_guard(
+    connection, jira
+) -> None:
+    """The retry with the fresh token is refused too, by a gateway's plain 401: the token is
+    not the problem, so 401-driven refreshes pause (the 30 s pause, not the retry's hold)."""
+    plain = httpx.Response(401, text="<h1>401 Authorization Required</h1>")
+    transport, seen = answering(plain, httpx.Response(401, text=plain.text))
+    with override_settings(JIRA_CONNECT=jira_connect_settings(HTTP_TIMEOUT=(1.0, 1.0))):
+        async with await (await fetched(connection.pk)).asession() as opened:
+            session = AsyncJiraSession(opened.connection, transport=transport)
+        async with session:
+            assert (await session.get(MYSELF)).status_code == 401
+    assert (len(seen), refreshes(jira)) == (2, 1)
+    paused = (await stored()).refresh_paused_until
+    assert paused is not None
+    assert paused > timezone.now() + timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
+
+
 async def test_a_proxys_401_without_jiras_header_refreshes_and_retries(connection, jira) -> None:
     """A gateway in front of Jira answers a plain 401, without ``X-AUSERNAME: anonymous``."""
     transport, seen = answering(httpx.Response(401, text="<h1>401 Authorization Required</h1>"))
