@@ -124,3 +124,15 @@ def test_a_token_type_that_echoes_the_client_secret_is_scrubbed(rsps) -> None:
         _refresh()
     assert CLIENT_SECRET not in str(info.value)
     assert "mac" in str(info.value)
+
+
+def test_the_sites_session_hook_shapes_the_token_request(rsps) -> None:
+    """CONFIGURE_SESSION reaches the token call's session (as it does every other call's)."""
+    import requests
+
+    def configure(session: requests.Session) -> None:
+        session.headers["X-Site"] = "token"
+
+    _answer(rsps, {"access_token": "a", "token_type": "bearer", "expires_in": 60})
+    _refresh(configure_session=configure)
+    assert rsps.calls[0].request.headers["X-Site"] == "token"
