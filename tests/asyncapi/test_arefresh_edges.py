@@ -15,11 +15,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import override_settings
 
-from jira_connect import stormguard
 from jira_connect.exceptions import JiraUnavailable
 from jira_connect.models import JiraConnection, JiraLink
 from tests.conftest import jira_connect_settings, skip_without_row_locks
-from tests.tokens.conftest import granted
+from tests.tokens.conftest import granted, pause_after_the_look
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -124,14 +123,7 @@ async def test_a_pause_set_after_the_sessions_look_still_stops_its_refresh(
     row's lock: the decision taken under the lock sees the pause, and the 401 is Jira's
     answer, with no refresh."""
     mine = await make(jira, user_factory)
-    real = stormguard.stored_token
-
-    def looked_then_paused(connection: JiraConnection) -> stormguard.StoredToken:
-        seen = real(connection)
-        stormguard.pause_refreshes(JiraConnection.objects.get(pk=connection.pk))
-        return seen
-
-    monkeypatch.setattr(stormguard, "stored_token", looked_then_paused)
+    pause_after_the_look(monkeypatch)
     jira.inject("api", "unauthorized")
     async with await mine.asession() as session:
         assert (await session.get(MYSELF)).status_code == 401

@@ -25,13 +25,18 @@ def refused_with(response, message: str) -> None:
     assert not JiraConnection.objects.exists()
 
 
-def edit_flows(browser, change) -> None:
+def edit_records(browser, key: str, change) -> None:
+    """Apply ``change`` to each record the session keeps under ``key``."""
     session = browser.session
-    flows = session[state.SESSION_KEY]
-    for data in flows.values():
+    records = session[key]
+    for data in records.values():
         change(data)
-    session[state.SESSION_KEY] = flows
+    session[key] = records
     session.save()
+
+
+def edit_flows(browser, change) -> None:
+    edit_records(browser, state.SESSION_KEY, change)
 
 
 @pytest.mark.parametrize("querystring", ["?code=abc", "?code=abc&state="])
@@ -134,12 +139,7 @@ def flash(response) -> list[str]:
 
 
 def edit_used(browser, change) -> None:
-    session = browser.session
-    used = session[state.USED_SESSION_KEY]
-    for data in used.values():
-        change(data)
-    session[state.USED_SESSION_KEY] = used
-    session.save()
+    edit_records(browser, state.USED_SESSION_KEY, change)
 
 
 def approved_twice(browser, link, jira, next_url: str = "/projects/") -> tuple[str, str]:
@@ -151,23 +151,25 @@ def approved_twice(browser, link, jira, next_url: str = "/projects/") -> tuple[s
 ALREADY = "You are already connected to Acme Jira as Alice Example."
 
 
-def test_approved_again_within_its_lifetime_says_connected(browser, link, jira) -> None:
+def approved_again(browser, link, jira, *, after: float):
+    """The answer to approving an attempt again ``after`` seconds its first approval came back
+    (STATE_TTL 60 s)."""
     with override_settings(JIRA_CONNECT=jira_connect_settings(STATE_TTL=60)):
         first, second = approved_twice(browser, link, jira)
         assert browser.get(first).status_code == 302
-        edit_used(browser, lambda data: data.update(used_at=time.time() - 58))
-        response = browser.get(second)
+        edit_used(browser, lambda data: data.update(used_at=time.time() - after))
+        return browser.get(second)
+
+
+def test_approved_again_within_its_lifetime_says_connected(browser, link, jira) -> None:
+    response = approved_again(browser, link, jira, after=58)
     assert (response.status_code, response["Location"]) == (302, "/projects/")
     assert flash(response)[-1] == ALREADY
     assert jira.token_requests("authorization_code") == 1
 
 
 def test_approved_again_after_its_lifetime_is_unknown(browser, link, jira) -> None:
-    with override_settings(JIRA_CONNECT=jira_connect_settings(STATE_TTL=60)):
-        first, second = approved_twice(browser, link, jira)
-        assert browser.get(first).status_code == 302
-        edit_used(browser, lambda data: data.update(used_at=time.time() - 60))
-        response = browser.get(second)
+    response = approved_again(browser, link, jira, after=60)
     assert response.status_code == 400
     assert "unknown or was already used" in response.context["message"]
 
@@ -243,13 +245,12 @@ def test_records_without_their_time_are_dropped_not_a_crash(browser, link, jira,
     first, _second = approved_twice(browser, link, jira)  # one pending record left behind
     assert browser.get(first).status_code == 302  # and one completed record
     start(browser, link)
-    session = browser.session
-    records = session[key]
-    for data in records.values():
+
+    def forget_the_time(data: dict) -> None:
         data.pop("started_at", None)
         data.pop("used_at", None)
-    session[key] = records
-    session.save()
+
+    edit_records(browser, key, forget_the_time)
     first, _second = approved_twice(browser, link, jira)
     assert browser.get(first).status_code == 302
     assert all("started_at" in data or "used_at" in data for data in browser.session[key].values())

@@ -102,3 +102,18 @@ def granted(
         jira_name="alice",
     )
     return JiraConnection.objects.select_related("link").get(pk=connection.pk)
+
+
+def pause_after_the_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another worker trips the storm guard just after a session looked at the row (and found
+    no pause), before the row's lock: only the decision under the lock can see it."""
+    from jira_connect import stormguard
+
+    real = stormguard.stored_token
+
+    def looked_then_paused(connection: JiraConnection) -> stormguard.StoredToken:
+        seen = real(connection)
+        stormguard.pause_refreshes(JiraConnection.objects.get(pk=connection.pk))
+        return seen
+
+    monkeypatch.setattr(stormguard, "stored_token", looked_then_paused)

@@ -19,7 +19,7 @@ from jira_connect import __version__
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.conftest import jira_connect_settings
-from tests.tokens.conftest import expire, granted
+from tests.tokens.conftest import expire, granted, pause_after_the_look
 from tests.tokens.gateway import ATTACH, NO_CHECK, REPORT, Gateway, Reply, Unseekable, in_front_of
 
 pytestmark = pytest.mark.django_db
@@ -482,16 +482,7 @@ def test_a_pause_set_after_the_sessions_look_still_stops_its_refresh(
     """Another worker trips the storm guard between this session's look at the row and the
     row's lock: the decision taken under the lock sees the pause, and the 401 is Jira's
     answer, with no refresh."""
-    from jira_connect import stormguard
-
-    real = stormguard.stored_token
-
-    def looked_then_paused(connection: JiraConnection) -> stormguard.StoredToken:
-        seen = real(connection)
-        stormguard.pause_refreshes(JiraConnection.objects.get(pk=connection.pk))
-        return seen
-
-    monkeypatch.setattr(stormguard, "stored_token", looked_then_paused)
+    pause_after_the_look(monkeypatch)
     jira.inject("api", "unauthorized")
     assert connection.session().get("rest/api/2/myself").status_code == 401
     assert jira.token_requests(grant_type="refresh_token") == 0
