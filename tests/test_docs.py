@@ -41,5 +41,9 @@ def test_named_test_exists(path: str, name: str) -> None:
     assert target.exists(), f"docs/security.md names tests/{path}, which does not exist"
     if name:
         tree = ast.parse(target.read_text())
-        names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        names = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
         assert name in names, f"docs/security.md names {path}::{name}, which does not exist"
