@@ -254,10 +254,7 @@ def describe_failure(err: requests.RequestException, url: str, timeout: Timeout,
     where = origin(url)
     connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     if isinstance(err, requests.exceptions.SSLError):
-        return (
-            f"TLS verification failed for Jira at {where} ({_reason(err)}). If Jira's certificate "
-            "comes from a private CA, configure that CA bundle for this link."
-        )
+        return describe_tls_failure(err, url)
     if isinstance(err, requests.exceptions.ConnectTimeout):
         return f"Could not connect to Jira at {where} within {connect_timeout:g} s."
     if isinstance(err, requests.exceptions.Timeout):
@@ -271,6 +268,15 @@ def describe_failure(err: requests.RequestException, url: str, timeout: Timeout,
     if isinstance(err, requests.exceptions.ConnectionError):
         return f"Could not connect to Jira at {where}: {_reason(err)}."
     return f"Could not send {what} to Jira at {where}: {type(err).__name__}: {_reason(err)}."
+
+
+def describe_tls_failure(err: requests.exceptions.SSLError, url: str) -> str:
+    """What to configure on the link when Jira's certificate is refused: the same words for
+    the token calls and for the calls through ``connection.session()``."""
+    return (
+        f"TLS verification failed for Jira at {origin(url)} ({_reason(err)}). If Jira's "
+        "certificate comes from a private CA, configure that CA bundle for this link."
+    )
 
 
 def _reason(err: BaseException) -> str:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from jira_connect import ratelimit, refreshing, stormguard, transport
 from jira_connect._environment import EnvironmentOnce
-from jira_connect._http import describe_failure, no_auth
+from jira_connect._http import describe_tls_failure, no_auth
 from jira_connect.conf import app_settings
 from jira_connect.exceptions import (
     JiraTLSError,
@@ -136,10 +136,7 @@ class JiraSession(EnvironmentOnce):
         try:
             return super().request(method, url, *args, **kwargs)
         except requests.exceptions.SSLError as err:
-            # The same words as the token calls: what to configure on the link.
-            what = "the request"
-            message = describe_failure(err, url, kwargs.get("timeout") or 0.0, what)
-            raise JiraTLSError(message) from err
+            raise JiraTLSError(describe_tls_failure(err, url)) from err
 
     def _absolute(self, url: str) -> str:
         """``url`` resolved against the base URL, exactly as ``urljoin`` resolves it.

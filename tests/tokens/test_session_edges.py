@@ -486,3 +486,67 @@ def test_a_pause_set_after_the_sessions_look_still_stops_its_refresh(
     jira.inject("api", "unauthorized")
     assert connection.session().get("rest/api/2/myself").status_code == 401
     assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+# --- a token another worker brought -------------------------------------------------------------------
+
+
+def another_worker_refreshes(connection: JiraConnection, expires_in: timedelta) -> JiraConnection:
+    """Another process refreshes the connection; its token expires in ``expires_in``."""
+    other = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    other.refresh()
+    expires_at = timezone.now() + expires_in
+    JiraConnection.objects.filter(pk=connection.pk).update(expires_at=expires_at)
+    return JiraConnection.objects.get(pk=connection.pk)
+
+
+def test_another_workers_token_is_adopted_with_its_expiry(connection, jira) -> None:
+    """After a 401 the session takes the token another worker stored, with that token's
+    expiry: it renews early when that one nears its end, as for its own."""
+    session = connection.session()
+    assert session.get("rest/api/2/myself").status_code == 200
+    theirs = another_worker_refreshes(connection, timedelta(seconds=30))  # within the leeway
+    jira.inject("api", "unauthorized")
+    assert session.get("rest/api/2/myself").status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 1  # theirs only
+    assert session.connection.access_token == theirs.access_token
+    assert session.connection.expires_at == theirs.expires_at
+    assert session.get("rest/api/2/myself").status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 2  # renewed before its end
+
+
+def test_a_rejected_retry_with_another_workers_token_pauses_nothing(connection, jira) -> None:
+    """This call refreshed nothing: Jira refusing the other worker's token too is no sign of
+    a refresh storm, so 401-driven refreshes are not paused."""
+    session = connection.session()
+    assert session.get("rest/api/2/myself").status_code == 200
+    another_worker_refreshes(connection, timedelta(hours=1))
+    jira.inject("api", "unauthorized", times=2)
+    assert session.get("rest/api/2/myself").status_code == 401
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    assert JiraConnection.objects.get(pk=connection.pk).refresh_paused_until is None
+
+
+def test_a_rejected_retry_with_a_sibling_calls_token_pauses_nothing(connection, jira) -> None:
+    """Another call of the same session (another thread's, say) refreshed while this call's
+    401 was on its way back: this call takes that token and refreshed nothing itself, so Jira
+    refusing it too pauses nothing."""
+    session = connection.session()
+    acted: list[int] = []
+
+    def sibling_refreshes(response: requests.Response, *args: object, **kwargs: object) -> None:
+        if acted or response.status_code != 401:
+            return
+        acted.append(response.status_code)
+        jira.expire_access_tokens()  # the sibling's call is refused too, and it refreshes
+        acted.append(session.get("rest/api/2/myself").status_code)
+        jira.inject("api", "unauthorized")  # and Jira refuses this call's retry
+
+    session.hooks["response"].append(sibling_refreshes)
+    jira.inject("api", "unauthorized")
+    assert session.get("rest/api/2/myself").status_code == 401
+    assert acted == [401, 200]
+    assert jira.token_requests(grant_type="refresh_token") == 1  # the sibling's
+    held = JiraConnection.objects.get(pk=connection.pk).refresh_paused_until
+    assert held is not None  # the sibling's refresh holds others for its retry
+    assert held < timezone.now() + timedelta(seconds=25)  # that hold, not the 30 s pause
