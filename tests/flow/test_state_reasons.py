@@ -246,7 +246,7 @@ def test_records_without_their_time_are_dropped_not_a_crash(browser, link, jira,
     assert browser.get(first).status_code == 302  # and one completed record
     start(browser, link)
 
-    def forget_the_time(data: dict) -> None:
+    def forget_the_time(data: dict[str, object]) -> None:
         data.pop("started_at", None)
         data.pop("used_at", None)
 
