@@ -306,6 +306,33 @@ def test_an_upload_that_only_tells_its_position_is_not_resent(proxied, gateway, 
     assert len(gateway.requests_to("/attachments")) == 1
 
 
+class _SeeksWithoutSaying:
+    """A file-like reader with read(), seek() and tell() but no seekable(), as older wrappers
+    are: it can be rewound, and is."""
+
+    def __init__(self, data: bytes) -> None:
+        self._stream = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        return self._stream.seek(position, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+
+def test_an_upload_that_seeks_without_saying_so_is_resent_whole(proxied, gateway, jira) -> None:
+    jira.expire_access_tokens()
+    files = {"file": ("report.txt", _SeeksWithoutSaying(REPORT))}
+    response = proxied.session().post(ATTACH, headers=NO_CHECK, files=files)
+    assert response.status_code == 200, response.text
+    first, second = gateway.requests_to("/attachments")
+    assert REPORT in first.body
+    assert REPORT in second.body
+
+
 @pytest.mark.parametrize(
     "body",
     [
