@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import requests
@@ -577,3 +578,59 @@ def test_a_rejected_retry_with_a_sibling_calls_token_pauses_nothing(connection, 
     held = JiraConnection.objects.get(pk=connection.pk).refresh_paused_until
     assert held is not None  # the sibling's refresh holds others for its retry
     assert held < timezone.now() + timedelta(seconds=25)  # that hold, not the 30 s pause
+
+
+def test_a_gateways_plain_401_again_after_the_refresh_trips_the_storm_guard(
+    proxied, gateway, jira
+) -> None:
+    """The retry with the fresh token is refused too, by a plain 401: the token is not the
+    problem, so 401-driven refreshes pause (the 30 s pause, not the retry's hold)."""
+    from jira_connect import stormguard
+
+    gateway.strip.add("x-ausername")  # Jira's own 401s, without the header that says so
+    jira.inject("api", "unauthorized", times=2)
+    response = proxied.session().get("rest/api/2/myself", timeout=(1, 1))
+    assert response.status_code == 401
+    assert jira.token_requests(grant_type="refresh_token") == 1
+    paused = JiraConnection.objects.get(pk=proxied.pk).refresh_paused_until
+    assert paused is not None
+    assert paused > timezone.now() + timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
+
+
+def test_one_refresh_per_call_even_across_a_rate_limit_wait(connection, jira) -> None:
+    """401, refresh, retry rate-limited, wait, retry refused again: the call refreshed once
+    already, so Jira's 401 is its answer."""
+    from jira_connect import ratelimit
+
+    def a_long_wait(seconds: float) -> None:  # longer than the first refresh's hold
+        JiraConnection.objects.filter(pk=connection.pk).update(refresh_paused_until=None)
+
+    jira.inject("api", "unauthorized")
+    jira.inject("api", "rate_limited", retry_after=0)
+    jira.inject("api", "unauthorized")
+    with mock.patch.object(ratelimit, "sleep", side_effect=a_long_wait):
+        response = connection.session().get("rest/api/2/myself")
+    assert response.status_code == 401
+    assert jira.token_requests(grant_type="refresh_token") == 1
+
+
+def test_positional_arguments_are_sent_again_with_the_retry(proxied, gateway, jira) -> None:
+    """requests' own order, ``request(method, url, params, data, ...)``, kept on the retry."""
+    jira.expire_access_tokens()
+    response = proxied.session().request("GET", "rest/api/2/search", {"jql": "project = ACME"})
+    assert response.status_code == 200
+    first, second = gateway.requests_to("/search")
+    assert "jql=project" in first.path
+    assert "jql=project" in second.path
+
+
+def test_a_method_given_as_bytes_is_retried_like_its_text(proxied, gateway, jira) -> None:
+    """``request(b"GET", ...)`` (requests accepts it) is an idempotent call: retried after a
+    rate limit like "GET"."""
+    from jira_connect import ratelimit
+
+    gateway.replies.append(Reply(429, b"", (("Retry-After", "0"),)))
+    with mock.patch.object(ratelimit, "sleep") as slept:
+        response = proxied.session().request(b"GET", "rest/api/2/myself")
+    assert response.status_code == 200
+    assert slept.call_count == 1

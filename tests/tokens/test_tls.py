@@ -69,6 +69,7 @@ def test_a_tls_failure_on_an_api_call_is_the_apps_own_error(make_connection, unr
     assert isinstance(info.value, requests.exceptions.SSLError)
     assert isinstance(info.value, JiraConnectError)
     assert "TLS verification failed for Jira at https://" in str(info.value)
+    assert "certificate verify failed" in str(info.value)  # the reason, from the TLS library
     assert "CA bundle for this link" in str(info.value)
 
 
