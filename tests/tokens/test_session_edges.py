@@ -634,3 +634,60 @@ def test_a_method_given_as_bytes_is_retried_like_its_text(proxied, gateway, jira
         response = proxied.session().request(b"GET", "rest/api/2/myself")
     assert response.status_code == 200
     assert slept.call_count == 1
+
+
+# --- what the session starts from ----------------------------------------------------------------
+
+
+def test_a_token_without_an_expiry_is_used_as_it_is(connection, jira) -> None:
+    JiraConnection.objects.filter(pk=connection.pk).update(expires_at=None)
+    mine = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    assert mine.session().get("rest/api/2/myself").status_code == 200
+    assert jira.token_requests(grant_type="refresh_token") == 0
+
+
+@pytest.mark.parametrize("field", ["access_token", "refresh_token"])
+def test_a_token_no_key_can_read_is_refused_before_any_call(connection, jira, field) -> None:
+    """A key removed from ENCRYPTION_KEYS too early: the session says so, Jira is not asked."""
+    from cryptography.fernet import Fernet
+
+    from jira_connect.exceptions import SecretDecryptionError
+
+    other_key = Fernet.generate_key().decode()
+    with override_settings(JIRA_CONNECT=jira_connect_settings(ENCRYPTION_KEYS=[other_key])):
+        JiraConnection.objects.filter(pk=connection.pk).update(**{field: "written-elsewhere"})
+    mine = JiraConnection.objects.select_related("link").get(pk=connection.pk)
+    before = jira.api_requests(), jira.token_requests()
+    with pytest.raises(SecretDecryptionError, match=r"ENCRYPTION_KEYS"):
+        mine.session()
+    assert (jira.api_requests(), jira.token_requests()) == before
+
+
+def test_a_path_that_is_not_plain_keeps_the_context_path(proxied, gateway) -> None:
+    """Not a plain path (a query, dot segments), with or without its leading slash: resolved
+    against the base URL, context path kept, all the same."""
+    session = proxied.session()
+    paths = (
+        "/rest/api/2/myself?expand=groups",
+        "rest/api/2/../2/myself",
+        "/rest/api/2/../2/myself",
+    )
+    for path in paths:
+        response = session.get(path)
+        assert response.url.startswith(f"{gateway.base_url}/jira/rest/api/2/myself"), path
+
+
+def test_a_plain_503_is_not_a_rate_limit(connection, jira, caplog) -> None:
+    """Jira down (a 503 without Retry-After) is handed back at once, not noted or retried as
+    a rate limit."""
+    import logging
+
+    from jira_connect import ratelimit
+
+    jira.inject("api", "unavailable")
+    logs = caplog.at_level(logging.DEBUG, logger=ratelimit.LOGGER_NAME)
+    with logs, mock.patch.object(ratelimit, "sleep") as slept:
+        response = connection.session().get("rest/api/2/myself")
+    assert response.status_code == 503
+    assert slept.call_count == 0
+    assert [r for r in caplog.records if r.name == ratelimit.LOGGER_NAME] == []
