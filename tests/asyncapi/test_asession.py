@@ -21,7 +21,7 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from jira_connect import __version__, arefreshing, asession, ratelimit, signals, stormguard
+from jira_connect import __version__, arefreshing, asession, ratelimit, signals
 from jira_connect.asession import AsyncJiraSession
 from jira_connect.exceptions import (
     JiraConnectConfigurationError,
@@ -36,7 +36,7 @@ from jira_connect.models import JiraConnection, JiraLink
 from jira_connect.oauth import DEFAULT_MAX_RESPONSE_BYTES
 from tests.conftest import jira_connect_settings
 from tests.ratelimit.conftest import api_records, limit
-from tests.tokens.conftest import expire
+from tests.tokens.conftest import assert_paused, expire
 from tests.tokens.gateway import Reply
 from tests.tokens.test_tls import read_pem
 
@@ -317,9 +317,7 @@ async def test_rate_limited_401s_trip_the_storm_guard(connection, jira, waits) -
     assert statuses == [401] * 5
     assert refreshes(jira) == 1
     row = await stored()
-    assert row.refresh_paused_until is not None
-    pause = timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
-    assert row.refresh_paused_until > timezone.now() + pause
+    assert_paused(row)
     assert jira.is_valid_refresh_token(row.refresh_token)
 
 
@@ -579,9 +577,7 @@ async def test_a_proxys_plain_401_again_after_the_refresh_trips_the_storm_guard(
         async with session:
             assert (await session.get(MYSELF)).status_code == 401
     assert (len(seen), refreshes(jira)) == (2, 1)
-    paused = (await stored()).refresh_paused_until
-    assert paused is not None
-    assert paused > timezone.now() + timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
+    assert_paused(await stored())
 
 
 async def test_a_proxys_401_without_jiras_header_refreshes_and_retries(connection, jira) -> None:

@@ -13,7 +13,7 @@ from jira_connect.exceptions import ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from jira_connect.session import JiraSession
 from tests.ratelimit.conftest import api_records, limit
-from tests.tokens.conftest import expire, on_database, run_bounded
+from tests.tokens.conftest import assert_paused, expire, on_database, run_bounded
 
 pytestmark = pytest.mark.django_db
 
@@ -198,13 +198,6 @@ def trip(session: JiraSession) -> None:
     rejected again, pause. The short timeout keeps the refresh's own hold (twice it) short."""
     session.get(ISSUE)
     assert session.get(ISSUE, timeout=2).status_code == 401
-
-
-def assert_paused(row: JiraConnection) -> None:
-    assert row.refresh_paused_until is not None
-    assert row.refresh_paused_until > timezone.now() + timedelta(
-        seconds=stormguard.PAUSE_SECONDS - 10
-    )
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "other"])

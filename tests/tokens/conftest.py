@@ -117,3 +117,12 @@ def pause_after_the_look(monkeypatch: pytest.MonkeyPatch) -> None:
         return seen
 
     monkeypatch.setattr(stormguard, "stored_token", looked_then_paused)
+
+
+def assert_paused(row: JiraConnection) -> None:
+    """The storm guard's pause is set on ``row``: the 30 s pause, not a refresh's short hold."""
+    from jira_connect import stormguard
+
+    assert row.refresh_paused_until is not None
+    pause = timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
+    assert row.refresh_paused_until > timezone.now() + pause

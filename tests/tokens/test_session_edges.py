@@ -20,7 +20,7 @@ from jira_connect import __version__
 from jira_connect.exceptions import JiraUnavailable, OAuthError, ReauthorizationRequired
 from jira_connect.models import JiraConnection
 from tests.conftest import jira_connect_settings
-from tests.tokens.conftest import expire, granted, pause_after_the_look
+from tests.tokens.conftest import assert_paused, expire, granted, pause_after_the_look
 from tests.tokens.gateway import ATTACH, NO_CHECK, REPORT, Gateway, Reply, Unseekable, in_front_of
 
 pytestmark = pytest.mark.django_db
@@ -585,16 +585,13 @@ def test_a_gateways_plain_401_again_after_the_refresh_trips_the_storm_guard(
 ) -> None:
     """The retry with the fresh token is refused too, by a plain 401: the token is not the
     problem, so 401-driven refreshes pause (the 30 s pause, not the retry's hold)."""
-    from jira_connect import stormguard
 
     gateway.strip.add("x-ausername")  # Jira's own 401s, without the header that says so
     jira.inject("api", "unauthorized", times=2)
     response = proxied.session().get("rest/api/2/myself", timeout=(1, 1))
     assert response.status_code == 401
     assert jira.token_requests(grant_type="refresh_token") == 1
-    paused = JiraConnection.objects.get(pk=proxied.pk).refresh_paused_until
-    assert paused is not None
-    assert paused > timezone.now() + timedelta(seconds=stormguard.PAUSE_SECONDS - 10)
+    assert_paused(JiraConnection.objects.get(pk=proxied.pk))
 
 
 def test_one_refresh_per_call_even_across_a_rate_limit_wait(connection, jira) -> None:
